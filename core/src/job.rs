@@ -235,6 +235,10 @@ pub struct Job {
     pub proofs: BTreeMap<PartitionId, HeldProof>,
     /// The current aggregator.
     pub aggregator: Option<Aggregator>,
+    /// Workers found faulty during this job.
+    pub faulty_workers: BTreeSet<WorkerId>,
+    /// Times phase 1 started over because of a faulty contribution.
+    pub restarts: u32,
     /// Workers that failed as aggregator for this job.
     pub failed_aggregators: BTreeSet<WorkerId>,
     /// The result, once completed.
@@ -265,6 +269,8 @@ impl Job {
             proofs: BTreeMap::new(),
             aggregator: None,
             failed_aggregators: BTreeSet::new(),
+            faulty_workers: BTreeSet::new(),
+            restarts: 0,
             result: None,
             next_attempt: 1,
         }

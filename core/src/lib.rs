@@ -50,6 +50,8 @@
 pub mod config;
 pub mod coordinator;
 pub mod digest;
+#[cfg(feature = "test-driver")]
+pub mod driver;
 pub mod errors;
 pub mod events;
 pub mod ids;

@@ -215,7 +215,8 @@ pub struct WorkerCore {
     fences: BTreeSet<Fence>,
     received_proofs: BTreeSet<(Fence, PartitionId)>,
     outstanding: BTreeMap<Fence, u32>,
-    setups: BTreeSet<ProgramId>,
+    setups: BTreeMap<ProgramId, Option<Result<Digest, String>>>,
+    sent_log: VecDeque<FromWorker>,
     outbox: VecDeque<FromWorker>,
     outputs: VecDeque<WorkerOutput>,
     draining: bool,
@@ -240,7 +241,8 @@ impl WorkerCore {
             fences: BTreeSet::new(),
             received_proofs: BTreeSet::new(),
             outstanding: BTreeMap::new(),
-            setups: BTreeSet::new(),
+            setups: BTreeMap::new(),
+            sent_log: VecDeque::new(),
             outbox: VecDeque::new(),
             outputs: VecDeque::new(),
             draining: false,
@@ -405,11 +407,18 @@ impl WorkerCore {
             }
             ToWorker::Directive(directive) => self.on_directive(directive),
             ToWorker::HeartbeatAck => {}
-            ToWorker::Setup { program } => {
-                if self.setups.insert(program) {
+            ToWorker::Setup { program } => match self.setups.get(&program) {
+                None => {
+                    self.setups.insert(program, None);
                     self.outputs.push_back(WorkerOutput::Start(WorkOrder::Setup { program }));
                 }
-            }
+                // Asked again (a reconnection): answer from the finished setup.
+                Some(Some(result)) => {
+                    let result = result.clone();
+                    self.send(FromWorker::SetupDone { program, result });
+                }
+                Some(None) => {}
+            },
             ToWorker::AssignContributions { fence, program, partition_count, partitions } => {
                 let count = partitions.len() as u32;
                 self.take_assignment(fence, count, WorkOrder::Contribute { fence, program, partition_count, partitions });
@@ -447,6 +456,13 @@ impl WorkerCore {
                     let stale = self.job.expect("checked");
                     self.drop_job(stale);
                 }
+                // Results sent on the dead stream may never have arrived: send them again
+                // (the coordinator ignores the ones it already has).
+                self.outbox.retain(|message| message.fence().is_none());
+                let replay: Vec<FromWorker> = self.sent_log.iter().cloned().collect();
+                self.flush_outbox();
+                self.outputs.extend(replay.into_iter().map(WorkerOutput::Send));
+                return;
             }
             ReconnectDirective::CancelStaleJob { job } => self.drop_job(job),
             ReconnectDirective::Idle => {
@@ -491,6 +507,7 @@ impl WorkerCore {
         self.fences.clear();
         self.received_proofs.clear();
         self.outstanding.clear();
+        self.sent_log.clear();
         self.outbox.retain(|message| message.fence().is_none_or(|fence| fence.job != job));
         self.outputs.push_back(WorkerOutput::Abort { job });
     }
@@ -498,9 +515,8 @@ impl WorkerCore {
     fn on_work_done(&mut self, result: WorkResult) {
         let message = match result {
             WorkResult::SetupDone { program, result } => {
-                if !self.setups.contains(&program) {
-                    return;
-                }
+                let Some(slot) = self.setups.get_mut(&program) else { return };
+                *slot = Some(result.clone());
                 FromWorker::SetupDone { program, result }
             }
             WorkResult::Contributed { fence, partition, summary, contributions } => {
@@ -530,6 +546,12 @@ impl WorkerCore {
                     self.outstanding.remove(&fence);
                 }
             }
+        }
+        if message.fence().is_some() {
+            if self.sent_log.len() >= self.config.max_buffered_results {
+                self.sent_log.pop_front();
+            }
+            self.sent_log.push_back(message.clone());
         }
         self.send(message);
     }

@@ -185,9 +185,10 @@ impl Coordinator {
         }
     }
 
-    /// Gives the job's pending and failed tasks to a worker: an idle eligible one first (it is
-    /// booked for the job), else the connected job worker holding the fewest tasks. Tasks
-    /// stay pending when there is none; the phase timeout bounds the wait.
+    /// Gives the job's pending and failed tasks to workers: an idle eligible worker is booked
+    /// for the job first (within `max_workers_per_job`), then the tasks are dealt round-robin
+    /// over the job's connected workers, least loaded first. Tasks stay pending when there is
+    /// no worker; the phase timeout bounds the wait.
     pub(crate) fn dispatch_pending(&mut self, _now: Instant, id: JobId) {
         let Some(job) = self.jobs.get(&id) else { return };
         if job.phase().is_none() {
@@ -203,32 +204,41 @@ impl Coordinator {
             return;
         }
         let idle = self.workers.values().find(|worker| self.eligible(worker, job)).map(|worker| worker.id.clone());
-        let target = match idle {
-            Some(worker) if job.workers.len() < self.config.max_workers_per_job as usize => {
-                self.workers.get_mut(&worker).expect("exists").booked = Some(id);
-                self.jobs.get_mut(&id).expect("exists").workers.insert(worker.clone());
-                Some(worker)
-            }
-            _ => job
-                .workers
-                .iter()
-                .filter(|worker| self.is_connected(worker) && !self.workers[*worker].draining)
-                .min_by_key(|worker| {
-                    job.tasks.values().filter(|task| task.worker.as_ref() == Some(*worker) && !task_done(task.state)).count()
-                })
-                .cloned(),
-        };
-        let Some(worker) = target else { return };
-        let count = pending.len() as u32;
-        let job = self.jobs.get_mut(&id).expect("exists");
+        if let Some(worker) = idle
+            && job.workers.len() < self.config.max_workers_per_job as usize
+        {
+            self.workers.get_mut(&worker).expect("exists").booked = Some(id);
+            self.jobs.get_mut(&id).expect("exists").workers.insert(worker);
+        }
+        let job = &self.jobs[&id];
+        let mut targets: Vec<(usize, WorkerId)> = job
+            .workers
+            .iter()
+            .filter(|worker| self.is_connected(worker) && !self.workers[*worker].draining)
+            .map(|worker| {
+                let load = job
+                    .tasks
+                    .values()
+                    .filter(|task| task.worker.as_ref() == Some(worker) && !task_done(task.state) && !needs_worker(task.state))
+                    .count();
+                (load, worker.clone())
+            })
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        targets.sort();
         let reassigned = pending.iter().any(|partition| job.tasks[partition].attempt.0 != 0);
-        for partition in &pending {
-            job.tasks.get_mut(partition).expect("exists").worker = Some(worker.clone());
-        }
         if reassigned {
-            self.metric(MetricEvent::PartitionsReassigned { job: id, count });
+            self.metric(MetricEvent::PartitionsReassigned { job: id, count: pending.len() as u32 });
         }
-        self.assign(id, &worker, pending);
+        let mut shares: Vec<Vec<PartitionId>> = vec![Vec::new(); targets.len()];
+        for (index, partition) in pending.into_iter().enumerate() {
+            shares[index % targets.len()].push(partition);
+        }
+        for ((_, worker), share) in targets.into_iter().zip(shares) {
+            self.assign(id, &worker, share);
+        }
     }
 
     /// Counts a failure against a partition's budget and marks its task for reassignment.
@@ -324,6 +334,30 @@ impl Coordinator {
         // Tasks whose contributor is gone go to whoever is free.
         self.dispatch_pending(now, id);
         self.elect_aggregator_if_needed(id);
+    }
+
+    /// Phase 1 starts over (its challenge rested on a faulty worker's commitment): every
+    /// partition is committed again by the job's remaining workers.
+    pub(crate) fn restart_contributions(&mut self, now: Instant, id: JobId) {
+        let job = self.jobs.get_mut(&id).expect("exists");
+        job.state = JobState::Running(Phase::Contributions);
+        job.phase_started_at = now;
+        job.summary = None;
+        job.challenge = None;
+        job.contributions.clear();
+        job.proofs.clear();
+        job.aggregator = None;
+        job.restarts += 1;
+        job.tasks = (0..job.partition_count).map(|partition| (PartitionId(partition), Task::pending())).collect();
+        if job.restarts > self.config.max_retries_per_partition {
+            let reason = FailureReason::AggregationBudgetExhausted {
+                last_error: "phase 1 restarted too often after faulty contributions".to_owned(),
+            };
+            return self.finish_job(now, id, JobState::Failed(reason));
+        }
+        self.timers.set(Timer::Phase(id), now + self.config.phase1_timeout);
+        self.emit_job(id, JobEventKind::PhaseChanged(Phase::Contributions));
+        self.dispatch_pending(now, id);
     }
 
     /// Elects the first connected worker (not a failed aggregator) that has delivered all of

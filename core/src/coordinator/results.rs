@@ -189,7 +189,15 @@ impl Coordinator {
         proof: Payload,
     ) {
         let job = &self.jobs[&id];
-        if job.contributions.get(&partition).map(|(_, recorded)| recorded) != Some(&contributions) {
+        let recorded = job.contributions.get(&partition);
+        if recorded.map(|(_, recorded)| recorded) != Some(&contributions) {
+            let contributor_was_faulty =
+                recorded.is_some_and(|(contributor, _)| job.faulty_workers.contains(contributor));
+            if contributor_was_faulty && contributions.len() == recorded.map_or(0, |(_, list)| list.len()) {
+                // The recorded phase-1 commitment came from a worker since found faulty, so
+                // the global challenge rests on it: phase 1 starts over.
+                return self.restart_contributions(now, id);
+            }
             // Commitments are deterministic: a redo that differs from phase 1 is faulty.
             return self.mark_faulty(now, id, worker, "phase-2 commitments differ from the phase-1 contributions");
         }
@@ -229,6 +237,10 @@ impl Coordinator {
             job.phase_started_at = now;
             self.timers.set(super::Timer::Phase(id), now + self.config.phase2_timeout);
             self.emit_job(id, JobEventKind::PhaseChanged(Phase::Prove));
+        }
+        if held.producer != *aggregator {
+            let job = self.jobs.get_mut(&id).expect("checked");
+            job.faulty_workers.insert(held.producer.clone());
         }
         if held.producer != *aggregator && self.workers.contains_key(&held.producer) {
             self.metric(MetricEvent::WorkerFaulty { worker: held.producer.clone() });
@@ -282,6 +294,7 @@ impl Coordinator {
         self.metric(MetricEvent::WorkerFaulty { worker: worker.clone() });
         let error = format!("worker {worker} is faulty: {reason}");
         let job = self.jobs.get_mut(&id).expect("checked");
+        job.faulty_workers.insert(worker.clone());
         if job.phase() == Some(Phase::Contributions) {
             let suspect: Vec<PartitionId> = job
                 .contributions
