@@ -95,7 +95,10 @@ fn require(ok: bool, key: &'static str, problem: &str) -> Result<(), ConfigError
     if ok {
         Ok(())
     } else {
-        Err(ConfigError { key, problem: problem.to_owned() })
+        Err(ConfigError {
+            key,
+            problem: problem.to_owned(),
+        })
     }
 }
 
@@ -104,18 +107,38 @@ impl CoordinatorConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let at_least_one = "must be at least 1";
         let positive = "must be greater than zero";
-        require(self.max_workers_per_job >= 1, "max_workers_per_job", at_least_one)?;
-        require(self.max_total_workers >= 1, "max_total_workers", at_least_one)?;
-        require(self.default_compute_units >= 1, "default_compute_units", at_least_one)?;
+        require(
+            self.max_workers_per_job >= 1,
+            "max_workers_per_job",
+            at_least_one,
+        )?;
+        require(
+            self.max_total_workers >= 1,
+            "max_total_workers",
+            at_least_one,
+        )?;
+        require(
+            self.default_compute_units >= 1,
+            "default_compute_units",
+            at_least_one,
+        )?;
         require(
             self.default_compute_units <= self.max_compute_units_per_job,
             "default_compute_units",
             "must not exceed max_compute_units_per_job",
         )?;
-        require(self.max_compute_units_per_worker >= 1, "max_compute_units_per_worker", at_least_one)?;
+        require(
+            self.max_compute_units_per_worker >= 1,
+            "max_compute_units_per_worker",
+            at_least_one,
+        )?;
         require(self.max_queued_jobs >= 1, "max_queued_jobs", at_least_one)?;
         require(self.max_programs >= 1, "max_programs", at_least_one)?;
-        require(self.max_segments_per_job >= 1, "max_segments_per_job", at_least_one)?;
+        require(
+            self.max_segments_per_job >= 1,
+            "max_segments_per_job",
+            at_least_one,
+        )?;
         for (key, value) in [
             ("queue_timeout_seconds", self.queue_timeout),
             ("setup_timeout_seconds", self.setup_timeout),
@@ -165,7 +188,11 @@ impl Default for WorkerConfig {
 impl WorkerConfig {
     /// Checks every value; the worker refuses to start on the first error.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        require(self.compute_units >= 1, "compute_capacity.compute_units", "must be at least 1")?;
+        require(
+            self.compute_units >= 1,
+            "compute_capacity.compute_units",
+            "must be at least 1",
+        )?;
         require(
             !self.reconnect_interval.is_zero(),
             "reconnect_interval_seconds",
@@ -176,7 +203,11 @@ impl WorkerConfig {
             "heartbeat_timeout_seconds",
             "must be greater than zero",
         )?;
-        require(self.max_buffered_results >= 1, "max_buffered_results", "must be at least 1")?;
+        require(
+            self.max_buffered_results >= 1,
+            "max_buffered_results",
+            "must be at least 1",
+        )?;
         Ok(())
     }
 }
@@ -193,7 +224,10 @@ mod tests {
 
     #[test]
     fn zero_workers_per_job_is_rejected_naming_the_key() {
-        let config = CoordinatorConfig { max_workers_per_job: 0, ..Default::default() };
+        let config = CoordinatorConfig {
+            max_workers_per_job: 0,
+            ..Default::default()
+        };
         let error = config.validate().unwrap_err();
         assert_eq!(error.key, "max_workers_per_job");
     }
@@ -210,13 +244,22 @@ mod tests {
 
     #[test]
     fn zero_phase_timeout_is_rejected() {
-        let config = CoordinatorConfig { phase2_timeout: Duration::ZERO, ..Default::default() };
+        let config = CoordinatorConfig {
+            phase2_timeout: Duration::ZERO,
+            ..Default::default()
+        };
         assert_eq!(config.validate().unwrap_err().key, "phase2_timeout_seconds");
     }
 
     #[test]
     fn worker_with_zero_compute_units_is_rejected() {
-        let config = WorkerConfig { compute_units: 0, ..Default::default() };
-        assert_eq!(config.validate().unwrap_err().key, "compute_capacity.compute_units");
+        let config = WorkerConfig {
+            compute_units: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            config.validate().unwrap_err().key,
+            "compute_capacity.compute_units"
+        );
     }
 }

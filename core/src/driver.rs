@@ -12,7 +12,9 @@ use crate::config::{CoordinatorConfig, WorkerConfig};
 use crate::coordinator::{ChallengeDerivation, Coordinator, Input};
 use crate::digest::{Challenge, Digest, Payload};
 use crate::events::{JobEvent, MetricEvent, Output};
-use crate::ids::{ConnectionId, Epoch, Fence, JobId, PartitionId, ProgramId, SegmentIndex, WorkerId};
+use crate::ids::{
+    ConnectionId, Epoch, Fence, JobId, PartitionId, ProgramId, SegmentIndex, WorkerId,
+};
 use crate::message::{Contribution, ExecutionSummary, FromWorker, ToWorker};
 use crate::partition::segments_of_partition;
 use crate::rng::SeededRng;
@@ -52,20 +54,39 @@ fn model_summary(program: &ProgramId, job: JobId) -> ExecutionSummary {
     }
 }
 
-fn model_contributions(program: &ProgramId, job: JobId, partition: PartitionId, partition_count: u32, faulty: bool) -> Vec<Contribution> {
+fn model_contributions(
+    program: &ProgramId,
+    job: JobId,
+    partition: PartitionId,
+    partition_count: u32,
+    faulty: bool,
+) -> Vec<Contribution> {
     let segment_count = model_segment_count(program);
     segments_of_partition(partition, partition_count, segment_count)
         .map(|segment| Contribution {
             segment,
-            commitment: mix(&[digest_word(&Digest(program.0)), job.0 as u64, u64::from(segment.0), u64::from(faulty)]),
+            commitment: mix(&[
+                digest_word(&Digest(program.0)),
+                job.0 as u64,
+                u64::from(segment.0),
+                u64::from(faulty),
+            ]),
         })
         .collect()
 }
 
-fn model_proof(challenge: &Challenge, partition: PartitionId, contributions: &[Contribution]) -> Payload {
+fn model_proof(
+    challenge: &Challenge,
+    partition: PartitionId,
+    contributions: &[Contribution],
+) -> Payload {
     let mut words: Vec<u64> = challenge.0.iter().map(|byte| u64::from(*byte)).collect();
     words.push(u64::from(partition.0));
-    words.extend(contributions.iter().map(|contribution| digest_word(&contribution.commitment)));
+    words.extend(
+        contributions
+            .iter()
+            .map(|contribution| digest_word(&contribution.commitment)),
+    );
     Payload::from(mix(&words).0.to_vec())
 }
 
@@ -73,10 +94,21 @@ fn model_proof(challenge: &Challenge, partition: PartitionId, contributions: &[C
 pub struct ModelChallenge;
 
 impl ChallengeDerivation for ModelChallenge {
-    fn derive(&self, program: &ProgramId, verifying_key: &Digest, summary: &ExecutionSummary, contributions: &[Contribution]) -> Challenge {
-        let mut sum = digest_word(&Digest(program.0)) ^ digest_word(verifying_key) ^ u64::from(summary.segment_count);
+    fn derive(
+        &self,
+        program: &ProgramId,
+        verifying_key: &Digest,
+        summary: &ExecutionSummary,
+        contributions: &[Contribution],
+    ) -> Challenge {
+        let mut sum = digest_word(&Digest(program.0))
+            ^ digest_word(verifying_key)
+            ^ u64::from(summary.segment_count);
         for contribution in contributions {
-            sum = sum.wrapping_add(digest_word(&mix(&[u64::from(contribution.segment.0), digest_word(&contribution.commitment)])));
+            sum = sum.wrapping_add(digest_word(&mix(&[
+                u64::from(contribution.segment.0),
+                digest_word(&contribution.commitment),
+            ])));
         }
         Challenge(Payload::from(sum.to_le_bytes().to_vec()))
     }
@@ -95,10 +127,22 @@ pub struct Faults {
 
 #[derive(Clone, Debug)]
 enum Envelope {
-    ToCoordinator { connection: ConnectionId, message: FromWorker },
-    ClosedAtCoordinator { connection: ConnectionId },
-    ToWorker { worker: WorkerId, connection: ConnectionId, message: ToWorker },
-    ClosedAtWorker { worker: WorkerId, connection: ConnectionId },
+    ToCoordinator {
+        connection: ConnectionId,
+        message: FromWorker,
+    },
+    ClosedAtCoordinator {
+        connection: ConnectionId,
+    },
+    ToWorker {
+        worker: WorkerId,
+        connection: ConnectionId,
+        message: ToWorker,
+    },
+    ClosedAtWorker {
+        worker: WorkerId,
+        connection: ConnectionId,
+    },
 }
 
 /// A worker process in the network: its core, its stream, and its model prover.
@@ -148,7 +192,8 @@ impl Network {
     /// A network with a coordinator (epoch 1) and no workers.
     pub fn new(config: CoordinatorConfig, seed: u64) -> Self {
         let mut rng = SeededRng::new(seed);
-        let coordinator = Coordinator::new(config, Epoch(1), rng.next_u64(), Box::new(ModelChallenge));
+        let coordinator =
+            Coordinator::new(config, Epoch(1), rng.next_u64(), Box::new(ModelChallenge));
         Network {
             now: Instant::from_millis(0),
             coordinator,
@@ -191,7 +236,9 @@ impl Network {
     /// Kills a worker process (SIGKILL). With `reset`, its stream is reset and the
     /// coordinator notices at once; without, only the heartbeat timeout will tell.
     pub fn kill_worker(&mut self, id: &WorkerId, reset: bool) {
-        let Some(worker) = self.workers.get_mut(id) else { return };
+        let Some(worker) = self.workers.get_mut(id) else {
+            return;
+        };
         if !worker.alive {
             return;
         }
@@ -208,7 +255,9 @@ impl Network {
 
     /// Restarts a killed worker as a fresh process.
     pub fn restart_worker(&mut self, id: &WorkerId) {
-        let Some(worker) = self.workers.get_mut(id) else { return };
+        let Some(worker) = self.workers.get_mut(id) else {
+            return;
+        };
         if worker.alive {
             return;
         }
@@ -217,7 +266,11 @@ impl Network {
     }
 
     fn latency(&mut self) -> Duration {
-        let jitter = if self.faults.jitter_ms > 0 { self.rng.below(self.faults.jitter_ms + 1) } else { 0 };
+        let jitter = if self.faults.jitter_ms > 0 {
+            self.rng.below(self.faults.jitter_ms + 1)
+        } else {
+            0
+        };
         Duration::from_millis(self.latency_ms + jitter)
     }
 
@@ -228,7 +281,12 @@ impl Network {
         if !reliable && self.rng.below(1000) < u64::from(self.faults.drop_per_mille) {
             return;
         }
-        let copies = if !reliable && self.rng.below(1000) < u64::from(self.faults.duplicate_per_mille) { 2 } else { 1 };
+        let copies =
+            if !reliable && self.rng.below(1000) < u64::from(self.faults.duplicate_per_mille) {
+                2
+            } else {
+                1
+            };
         for _ in 0..copies {
             let at = self.now + self.latency();
             self.sequence += 1;
@@ -237,7 +295,10 @@ impl Network {
     }
 
     fn worker_of_connection(&self, connection: ConnectionId) -> Option<WorkerId> {
-        self.workers.iter().find(|(_, worker)| worker.connection == Some(connection)).map(|(id, _)| id.clone())
+        self.workers
+            .iter()
+            .find(|(_, worker)| worker.connection == Some(connection))
+            .map(|(id, _)| id.clone())
     }
 
     /// Carries out every pending output of the coordinator and the workers.
@@ -250,7 +311,11 @@ impl Network {
             }
             let ids: Vec<WorkerId> = self.workers.keys().cloned().collect();
             for id in ids {
-                while let Some(output) = self.workers.get_mut(&id).and_then(|worker| worker.core.poll_output()) {
+                while let Some(output) = self
+                    .workers
+                    .get_mut(&id)
+                    .and_then(|worker| worker.core.poll_output())
+                {
                     progressed = true;
                     self.on_worker_output(&id, output);
                 }
@@ -263,14 +328,29 @@ impl Network {
 
     fn on_coordinator_output(&mut self, output: Output) {
         match output {
-            Output::Send { connection, message } => {
+            Output::Send {
+                connection,
+                message,
+            } => {
                 if let Some(worker) = self.worker_of_connection(connection) {
-                    self.enqueue(&worker.clone(), Envelope::ToWorker { worker, connection, message }, false);
+                    self.enqueue(
+                        &worker.clone(),
+                        Envelope::ToWorker {
+                            worker,
+                            connection,
+                            message,
+                        },
+                        false,
+                    );
                 }
             }
             Output::Close { connection, .. } => {
                 if let Some(worker) = self.worker_of_connection(connection) {
-                    self.enqueue(&worker.clone(), Envelope::ClosedAtWorker { worker, connection }, true);
+                    self.enqueue(
+                        &worker.clone(),
+                        Envelope::ClosedAtWorker { worker, connection },
+                        true,
+                    );
                 }
             }
             Output::Job(event) => self.job_events.push(event),
@@ -292,24 +372,42 @@ impl Network {
                 let connection = ConnectionId(self.next_connection);
                 self.next_connection += 1;
                 self.workers.get_mut(id).expect("exists").connection = Some(connection);
-                self.coordinator.handle(now, Input::Connected { connection });
-                self.workers.get_mut(id).expect("exists").core.handle(now, WorkerInput::Connected);
+                self.coordinator
+                    .handle(now, Input::Connected { connection });
+                self.workers
+                    .get_mut(id)
+                    .expect("exists")
+                    .core
+                    .handle(now, WorkerInput::Connected);
             }
             WorkerOutput::Send(message) => {
                 if let Some(connection) = self.workers[id].connection {
-                    self.enqueue(id, Envelope::ToCoordinator { connection, message }, false);
+                    self.enqueue(
+                        id,
+                        Envelope::ToCoordinator {
+                            connection,
+                            message,
+                        },
+                        false,
+                    );
                 }
             }
             WorkerOutput::Start(order) => self.start_work(id, order),
             WorkerOutput::Abort { job } => {
                 let worker = self.workers.get_mut(id).expect("exists");
                 worker.work.retain(|(_, held, _)| *held != job);
-                if worker.aggregation.as_ref().is_some_and(|(fence, ..)| fence.job == job) {
+                if worker
+                    .aggregation
+                    .as_ref()
+                    .is_some_and(|(fence, ..)| fence.job == job)
+                {
                     worker.aggregation = None;
                 }
             }
             WorkerOutput::CloseConnection { .. } => {
-                if let Some(connection) = self.workers.get_mut(id).expect("exists").connection.take() {
+                if let Some(connection) =
+                    self.workers.get_mut(id).expect("exists").connection.take()
+                {
                     self.enqueue(id, Envelope::ClosedAtCoordinator { connection }, true);
                 }
             }
@@ -336,36 +434,109 @@ impl Network {
         };
         match order {
             WorkOrder::Setup { program } => {
-                let result = WorkResult::SetupDone { program, result: Ok(mix(&[digest_word(&Digest(program.0)), 1])) };
+                let result = WorkResult::SetupDone {
+                    program,
+                    result: Ok(mix(&[digest_word(&Digest(program.0)), 1])),
+                };
                 push(worker, JobId(u128::MAX), result);
             }
-            WorkOrder::Contribute { fence, program, partition_count, partitions } => {
+            WorkOrder::Contribute {
+                fence,
+                program,
+                partition_count,
+                partitions,
+            } => {
                 for partition in partitions {
-                    let contributions = model_contributions(&program, fence.job, partition, partition_count, faulty);
+                    let contributions = model_contributions(
+                        &program,
+                        fence.job,
+                        partition,
+                        partition_count,
+                        faulty,
+                    );
                     let summary = model_summary(&program, fence.job);
-                    push(worker, fence.job, WorkResult::Contributed { fence, partition, summary, contributions });
+                    push(
+                        worker,
+                        fence.job,
+                        WorkResult::Contributed {
+                            fence,
+                            partition,
+                            summary,
+                            contributions,
+                        },
+                    );
                 }
             }
-            WorkOrder::Prove { fence, challenge, partitions } => {
+            WorkOrder::Prove {
+                fence,
+                challenge,
+                partitions,
+            } => {
                 // The model keeps phase-1 data implicitly: it is recomputable from the program id,
                 // which the job id maps to in this driver via the coordinator's job table.
-                let program = self.coordinator.job(fence.job).map(|job| (job.program, job.partition_count));
-                let Some((program, partition_count)) = program else { return };
+                let program = self
+                    .coordinator
+                    .job(fence.job)
+                    .map(|job| (job.program, job.partition_count));
+                let Some((program, partition_count)) = program else {
+                    return;
+                };
                 let worker = self.workers.get_mut(id).expect("exists");
                 for partition in partitions {
-                    let contributions = model_contributions(&program, fence.job, partition, partition_count, faulty);
+                    let contributions = model_contributions(
+                        &program,
+                        fence.job,
+                        partition,
+                        partition_count,
+                        faulty,
+                    );
                     let proof = model_proof(&challenge, partition, &contributions);
-                    worker.produced.insert((fence.job, partition), proof.clone());
+                    worker
+                        .produced
+                        .insert((fence.job, partition), proof.clone());
                     at = at + step;
-                    worker.work.push((at, fence.job, WorkResult::Proved { fence, partition, contributions, proof }));
+                    worker.work.push((
+                        at,
+                        fence.job,
+                        WorkResult::Proved {
+                            fence,
+                            partition,
+                            contributions,
+                            proof,
+                        },
+                    ));
                 }
             }
-            WorkOrder::RedoAndProve { fence, program, partition_count, partitions, challenge, .. } => {
+            WorkOrder::RedoAndProve {
+                fence,
+                program,
+                partition_count,
+                partitions,
+                challenge,
+                ..
+            } => {
                 for partition in partitions {
-                    let contributions = model_contributions(&program, fence.job, partition, partition_count, faulty);
+                    let contributions = model_contributions(
+                        &program,
+                        fence.job,
+                        partition,
+                        partition_count,
+                        faulty,
+                    );
                     let proof = model_proof(&challenge, partition, &contributions);
-                    worker.produced.insert((fence.job, partition), proof.clone());
-                    push(worker, fence.job, WorkResult::Proved { fence, partition, contributions, proof });
+                    worker
+                        .produced
+                        .insert((fence.job, partition), proof.clone());
+                    push(
+                        worker,
+                        fence.job,
+                        WorkResult::Proved {
+                            fence,
+                            partition,
+                            contributions,
+                            proof,
+                        },
+                    );
                 }
             }
             WorkOrder::Aggregate { fence, partitions } => {
@@ -378,16 +549,30 @@ impl Network {
                 worker.aggregation = Some((fence, expected, own, 0));
                 self.maybe_finish_aggregation(id);
             }
-            WorkOrder::AddProof { fence, partition, proof } => {
+            WorkOrder::AddProof {
+                fence,
+                partition,
+                proof,
+            } => {
                 let valid = self.model_proof_is_valid(fence.job, partition, &proof);
                 let worker = self.workers.get_mut(id).expect("exists");
-                let Some((held, _, received, _)) = worker.aggregation.as_mut() else { return };
+                let Some((held, _, received, _)) = worker.aggregation.as_mut() else {
+                    return;
+                };
                 if *held != fence {
                     return;
                 }
                 if !valid {
                     let reason = "model proof does not verify".to_owned();
-                    worker.work.push((now + step, fence.job, WorkResult::ProofRejected { fence, partition, reason }));
+                    worker.work.push((
+                        now + step,
+                        fence.job,
+                        WorkResult::ProofRejected {
+                            fence,
+                            partition,
+                            reason,
+                        },
+                    ));
                     return;
                 }
                 received.insert(partition);
@@ -396,23 +581,42 @@ impl Network {
             WorkOrder::Execute { fence, program } => {
                 let summary = model_summary(&program, fence.job);
                 let outputs = Payload::from(summary.outputs_digest.0.to_vec());
-                push(worker, fence.job, WorkResult::Executed { fence, summary, outputs });
+                push(
+                    worker,
+                    fence.job,
+                    WorkResult::Executed {
+                        fence,
+                        summary,
+                        outputs,
+                    },
+                );
             }
         }
     }
 
     fn model_proof_is_valid(&self, job: JobId, partition: PartitionId, proof: &Payload) -> bool {
-        let Some(job) = self.coordinator.job(job) else { return false };
-        let Some(challenge) = &job.challenge else { return false };
-        let contributions = model_contributions(&job.program, job.id, partition, job.partition_count, false);
+        let Some(job) = self.coordinator.job(job) else {
+            return false;
+        };
+        let Some(challenge) = &job.challenge else {
+            return false;
+        };
+        let contributions =
+            model_contributions(&job.program, job.id, partition, job.partition_count, false);
         model_proof(challenge, partition, &contributions) == *proof
     }
 
     fn maybe_finish_aggregation(&mut self, id: &WorkerId) {
         let now = self.now;
         let worker = self.workers.get_mut(id).expect("exists");
-        let Some((fence, expected, received, finished)) = worker.aggregation.as_mut() else { return };
-        if *finished > 0 || !expected.iter().all(|partition| received.contains(partition)) {
+        let Some((fence, expected, received, finished)) = worker.aggregation.as_mut() else {
+            return;
+        };
+        if *finished > 0
+            || !expected
+                .iter()
+                .all(|partition| received.contains(partition))
+        {
             return;
         }
         *finished = 1;
@@ -421,7 +625,11 @@ impl Network {
         words.extend(expected.iter().map(|partition| u64::from(partition.0)));
         let proof = Payload::from(mix(&words).0.to_vec());
         let step = Duration::from_millis(worker.work_ms);
-        worker.work.push((now + step, fence.job, WorkResult::Aggregated { fence, proof }));
+        worker.work.push((
+            now + step,
+            fence.job,
+            WorkResult::Aggregated { fence, proof },
+        ));
     }
 
     /// The earliest instant at which something is due.
@@ -432,14 +640,22 @@ impl Network {
             .workers
             .values()
             .filter(|worker| worker.alive)
-            .flat_map(|worker| worker.core.poll_timeout().into_iter().chain(worker.work.iter().map(|(at, ..)| *at)))
+            .flat_map(|worker| {
+                worker
+                    .core
+                    .poll_timeout()
+                    .into_iter()
+                    .chain(worker.work.iter().map(|(at, ..)| *at))
+            })
             .min();
         [queue, coordinator, workers].into_iter().flatten().min()
     }
 
     /// Advances to the next due event and processes everything due then. False when idle.
     pub fn step(&mut self) -> bool {
-        let Some(at) = self.next_event_at() else { return false };
+        let Some(at) = self.next_event_at() else {
+            return false;
+        };
         self.now = self.now.max(at);
         let now = self.now;
         while let Some((&key, _)) = self.queue.iter().next() {
@@ -458,12 +674,22 @@ impl Network {
             if !worker.alive {
                 continue;
             }
-            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut worker.work).into_iter().partition(|(at, ..)| *at <= now);
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut worker.work)
+                .into_iter()
+                .partition(|(at, ..)| *at <= now);
             worker.work = later;
             for (_, _, result) in due {
-                self.workers.get_mut(&id).expect("exists").core.handle(now, WorkerInput::WorkDone(result));
+                self.workers
+                    .get_mut(&id)
+                    .expect("exists")
+                    .core
+                    .handle(now, WorkerInput::WorkDone(result));
             }
-            self.workers.get_mut(&id).expect("exists").core.handle_timeout(now);
+            self.workers
+                .get_mut(&id)
+                .expect("exists")
+                .core
+                .handle_timeout(now);
             self.flush();
         }
         true
@@ -472,20 +698,37 @@ impl Network {
     fn deliver(&mut self, envelope: Envelope) {
         let now = self.now;
         match envelope {
-            Envelope::ToCoordinator { connection, message } => {
-                self.coordinator.handle(now, Input::Message { connection, message });
+            Envelope::ToCoordinator {
+                connection,
+                message,
+            } => {
+                self.coordinator.handle(
+                    now,
+                    Input::Message {
+                        connection,
+                        message,
+                    },
+                );
             }
             Envelope::ClosedAtCoordinator { connection } => {
                 self.coordinator.handle(now, Input::Closed { connection });
             }
-            Envelope::ToWorker { worker, connection, message } => {
-                let Some(entry) = self.workers.get_mut(&worker) else { return };
+            Envelope::ToWorker {
+                worker,
+                connection,
+                message,
+            } => {
+                let Some(entry) = self.workers.get_mut(&worker) else {
+                    return;
+                };
                 if entry.alive && entry.connection == Some(connection) {
                     entry.core.handle(now, WorkerInput::Message(message));
                 }
             }
             Envelope::ClosedAtWorker { worker, connection } => {
-                let Some(entry) = self.workers.get_mut(&worker) else { return };
+                let Some(entry) = self.workers.get_mut(&worker) else {
+                    return;
+                };
                 if entry.alive && entry.connection == Some(connection) {
                     entry.connection = None;
                     entry.core.handle(now, WorkerInput::Disconnected);
@@ -519,8 +762,18 @@ impl Network {
 
     /// Sends a raw message to the coordinator as if from `worker`'s current stream.
     pub fn inject(&mut self, worker: &WorkerId, message: FromWorker) {
-        if let Some(connection) = self.workers.get(worker).and_then(|worker| worker.connection) {
-            self.coordinator.handle(self.now, Input::Message { connection, message });
+        if let Some(connection) = self
+            .workers
+            .get(worker)
+            .and_then(|worker| worker.connection)
+        {
+            self.coordinator.handle(
+                self.now,
+                Input::Message {
+                    connection,
+                    message,
+                },
+            );
             self.flush();
         }
     }
@@ -537,11 +790,18 @@ impl Network {
     /// Registers a program and runs its setup to completion (needs connected workers).
     pub fn ready_program(&mut self, segments: u32) -> ProgramId {
         let program = Self::program_with_segments(segments);
-        self.coordinator.register_program(program).expect("registry has room");
-        self.coordinator.request_setup(self.now, program).expect("known program");
+        self.coordinator
+            .register_program(program)
+            .expect("registry has room");
+        self.coordinator
+            .request_setup(self.now, program)
+            .expect("known program");
         let deadline = self.now + Duration::from_secs(60);
         let ready = self.run_until(deadline, |network| {
-            matches!(network.coordinator.program(program), Some(crate::program::ProgramState::Ready { .. }))
+            matches!(
+                network.coordinator.program(program),
+                Some(crate::program::ProgramState::Ready { .. })
+            )
         });
         assert!(ready, "setup did not complete");
         program

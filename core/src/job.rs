@@ -88,21 +88,34 @@ pub enum FailureReason {
 impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FailureReason::QueueTimeout => f.write_str("no capacity became free within the queue timeout"),
+            FailureReason::QueueTimeout => {
+                f.write_str("no capacity became free within the queue timeout")
+            }
             FailureReason::PhaseTimeout(phase) => write!(f, "phase {} timed out", phase.name()),
-            FailureReason::RetryBudgetExhausted { partition, last_error } => write!(
+            FailureReason::RetryBudgetExhausted {
+                partition,
+                last_error,
+            } => write!(
                 f,
                 "partition {} exhausted its retry budget; last error: {last_error}",
                 partition.0
             ),
             FailureReason::AggregationBudgetExhausted { last_error } => {
-                write!(f, "aggregation exhausted its retry budget; last error: {last_error}")
+                write!(
+                    f,
+                    "aggregation exhausted its retry budget; last error: {last_error}"
+                )
             }
             FailureReason::TooManySegments { segment_count, max } => {
-                write!(f, "execution has {segment_count} segments; the limit is {max}")
+                write!(
+                    f,
+                    "execution has {segment_count} segments; the limit is {max}"
+                )
             }
             FailureReason::SetupInvalidated => f.write_str("the program's setup was invalidated"),
-            FailureReason::Drained => f.write_str("the coordinator shut down before the job finished"),
+            FailureReason::Drained => {
+                f.write_str("the coordinator shut down before the job finished")
+            }
         }
     }
 }
@@ -125,7 +138,10 @@ pub enum JobState {
 impl JobState {
     /// Whether the job has ended; a terminal job never changes again.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, JobState::Completed | JobState::Failed(_) | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Completed | JobState::Failed(_) | JobState::Cancelled
+        )
     }
 
     /// Lower-case name of the state.
@@ -170,7 +186,11 @@ pub struct Task {
 
 impl Task {
     pub(crate) fn pending() -> Self {
-        Task { state: TaskState::Pending, worker: None, attempt: Attempt(0) }
+        Task {
+            state: TaskState::Pending,
+            worker: None,
+            attempt: Attempt(0),
+        }
     }
 }
 
@@ -248,7 +268,13 @@ pub struct Job {
 }
 
 impl Job {
-    pub(crate) fn new(id: JobId, kind: JobKind, program: ProgramId, units: u32, now: Instant) -> Self {
+    pub(crate) fn new(
+        id: JobId,
+        kind: JobKind,
+        program: ProgramId,
+        units: u32,
+        now: Instant,
+    ) -> Self {
         Job {
             id,
             kind,
@@ -292,11 +318,17 @@ impl Job {
 
     /// Tasks of the current phase that are completed, and all of them.
     pub fn progress(&self) -> (u32, u32) {
-        let done = self.tasks.values().filter(|task| task.state == TaskState::Completed).count();
+        let done = self
+            .tasks
+            .values()
+            .filter(|task| task.state == TaskState::Completed)
+            .count();
         (done as u32, self.tasks.len() as u32)
     }
 
     pub(crate) fn all_tasks_completed(&self) -> bool {
-        self.tasks.values().all(|task| task.state == TaskState::Completed)
+        self.tasks
+            .values()
+            .all(|task| task.state == TaskState::Completed)
     }
 }

@@ -65,14 +65,19 @@ pub mod time;
 pub mod timers;
 pub mod worker;
 
-pub use config::{CoordinatorConfig, ConfigError, PROTOCOL_VERSION, WorkerConfig};
+pub use config::{ConfigError, CoordinatorConfig, PROTOCOL_VERSION, WorkerConfig};
 pub use coordinator::{ChallengeDerivation, Coordinator, Counters, Input, JobRequest};
 pub use digest::{Challenge, Digest, Payload};
 pub use errors::{CancelError, RegisterProgramError, SetupError, SubmitError};
 pub use events::{JobEvent, JobEventKind, JobResult, MetricEvent, Output, Record};
-pub use ids::{Attempt, ConnectionId, Epoch, Fence, Generation, JobId, PartitionId, ProgramId, SegmentIndex, WorkerId};
+pub use ids::{
+    Attempt, ConnectionId, Epoch, Fence, Generation, JobId, PartitionId, ProgramId, SegmentIndex,
+    WorkerId,
+};
 pub use job::{FailureReason, Job, JobKind, JobState, Phase, Task, TaskState};
-pub use message::{Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker};
+pub use message::{
+    Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker,
+};
 pub use pool::{Worker, WorkerState};
 pub use program::{LocalSetup, ProgramState};
 pub use time::Instant;

@@ -20,7 +20,9 @@ pub fn segments_of_partition(
     segment_count: u32,
 ) -> impl Iterator<Item = SegmentIndex> {
     assert!(partition.0 < partition_count, "partition out of range");
-    (partition.0..segment_count).step_by(partition_count as usize).map(SegmentIndex)
+    (partition.0..segment_count)
+        .step_by(partition_count as usize)
+        .map(SegmentIndex)
 }
 
 /// Deals partitions to workers by weight: worker `i` (in the given order) gets a contiguous
@@ -56,8 +58,13 @@ mod tests {
         let segment_count = 23;
         let mut seen = vec![0u32; segment_count as usize];
         for partition in 0..partition_count {
-            for segment in segments_of_partition(PartitionId(partition), partition_count, segment_count) {
-                assert_eq!(partition_of_segment(segment, partition_count), PartitionId(partition));
+            for segment in
+                segments_of_partition(PartitionId(partition), partition_count, segment_count)
+            {
+                assert_eq!(
+                    partition_of_segment(segment, partition_count),
+                    PartitionId(partition)
+                );
                 seen[segment.0 as usize] += 1;
             }
         }

@@ -69,7 +69,11 @@ impl Worker {
             WorkerState::Computing
         } else if self.draining {
             WorkerState::Draining
-        } else if self.setups.values().any(|setup| *setup == LocalSetup::Pending) {
+        } else if self
+            .setups
+            .values()
+            .any(|setup| *setup == LocalSetup::Pending)
+        {
             WorkerState::SettingUp
         } else {
             WorkerState::Ready

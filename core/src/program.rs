@@ -41,7 +41,10 @@ impl ProgramState {
 
     /// Whether workers should hold this program's setup (running or ready).
     pub fn is_active(&self) -> bool {
-        matches!(self, ProgramState::SetupRunning { .. } | ProgramState::Ready { .. })
+        matches!(
+            self,
+            ProgramState::SetupRunning { .. } | ProgramState::Ready { .. }
+        )
     }
 }
 

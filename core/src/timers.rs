@@ -14,7 +14,10 @@ pub struct TimerTable<K: Ord + Clone> {
 
 impl<K: Ord + Clone> Default for TimerTable<K> {
     fn default() -> Self {
-        TimerTable { by_key: BTreeMap::new(), by_deadline: BTreeSet::new() }
+        TimerTable {
+            by_key: BTreeMap::new(),
+            by_deadline: BTreeSet::new(),
+        }
     }
 }
 

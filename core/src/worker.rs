@@ -17,7 +17,9 @@ use std::time::Duration;
 use crate::config::{PROTOCOL_VERSION, WorkerConfig};
 use crate::digest::{Challenge, Digest, Payload};
 use crate::ids::{Epoch, Fence, Generation, JobId, PartitionId, ProgramId, WorkerId};
-use crate::message::{Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker};
+use crate::message::{
+    Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker,
+};
 use crate::time::Instant;
 
 /// Work the driver must run (on blocking threads) and report back with a [`WorkResult`].
@@ -196,10 +198,16 @@ pub enum WorkerOutput {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Link {
-    Down { dial_at: Instant },
+    Down {
+        dial_at: Instant,
+    },
     Dialing,
     Registering,
-    Up { generation: Generation, epoch: Epoch, heartbeat_interval: Duration },
+    Up {
+        generation: Generation,
+        epoch: Epoch,
+        heartbeat_interval: Duration,
+    },
 }
 
 /// One worker's protocol state machine. See the module docs for the calling protocol.
@@ -232,7 +240,9 @@ impl WorkerCore {
         WorkerCore {
             id,
             config,
-            link: Link::Down { dial_at: Instant::from_millis(0) },
+            link: Link::Down {
+                dial_at: Instant::from_millis(0),
+            },
             registered_once: false,
             awaiting_directive: false,
             last_heard: Instant::from_millis(0),
@@ -268,7 +278,9 @@ impl WorkerCore {
     /// The coordinator epoch and connection generation of the live stream.
     pub fn session(&self) -> Option<(Epoch, Generation)> {
         match self.link {
-            Link::Up { epoch, generation, .. } => Some((epoch, generation)),
+            Link::Up {
+                epoch, generation, ..
+            } => Some((epoch, generation)),
             _ => None,
         }
     }
@@ -299,10 +311,15 @@ impl WorkerCore {
             _ => None,
         };
         let silence = match self.link {
-            Link::Up { .. } | Link::Registering => Some(self.last_heard + self.config.heartbeat_timeout),
+            Link::Up { .. } | Link::Registering => {
+                Some(self.last_heard + self.config.heartbeat_timeout)
+            }
             _ => None,
         };
-        [dial, silence, self.next_heartbeat].into_iter().flatten().min()
+        [dial, silence, self.next_heartbeat]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Fires the timers due at `now`: dialling, heartbeats, coordinator silence.
@@ -315,7 +332,9 @@ impl WorkerCore {
                 self.link = Link::Dialing;
                 self.outputs.push_back(WorkerOutput::Dial);
             }
-            Link::Up { .. } | Link::Registering if self.last_heard + self.config.heartbeat_timeout <= now => {
+            Link::Up { .. } | Link::Registering
+                if self.last_heard + self.config.heartbeat_timeout <= now =>
+            {
                 self.outputs.push_back(WorkerOutput::CloseConnection {
                     reason: "coordinator silent past the heartbeat timeout".to_owned(),
                 });
@@ -323,11 +342,17 @@ impl WorkerCore {
             }
             _ => {}
         }
-        if let (Some(at), Link::Up { heartbeat_interval, .. }) = (self.next_heartbeat, &self.link)
+        if let (
+            Some(at),
+            Link::Up {
+                heartbeat_interval, ..
+            },
+        ) = (self.next_heartbeat, &self.link)
             && at <= now
         {
             self.next_heartbeat = Some(now + *heartbeat_interval);
-            self.outputs.push_back(WorkerOutput::Send(FromWorker::Heartbeat));
+            self.outputs
+                .push_back(WorkerOutput::Send(FromWorker::Heartbeat));
         }
     }
 
@@ -338,7 +363,8 @@ impl WorkerCore {
         }
         self.draining = true;
         if self.is_connected() {
-            self.outputs.push_back(WorkerOutput::Send(FromWorker::Draining));
+            self.outputs
+                .push_back(WorkerOutput::Send(FromWorker::Draining));
         }
         self.check_exit();
     }
@@ -380,7 +406,9 @@ impl WorkerCore {
     }
 
     fn go_down(&mut self, now: Instant) {
-        self.link = Link::Down { dial_at: now + self.config.reconnect_interval };
+        self.link = Link::Down {
+            dial_at: now + self.config.reconnect_interval,
+        };
         self.next_heartbeat = None;
         self.awaiting_directive = false;
         self.check_exit();
@@ -388,21 +416,33 @@ impl WorkerCore {
 
     fn on_message(&mut self, now: Instant, message: ToWorker) {
         match message {
-            ToWorker::Registered { generation, epoch, heartbeat_interval_ms, .. } => {
+            ToWorker::Registered {
+                generation,
+                epoch,
+                heartbeat_interval_ms,
+                ..
+            } => {
                 let heartbeat_interval = Duration::from_millis(heartbeat_interval_ms.max(1));
-                self.link = Link::Up { generation, epoch, heartbeat_interval };
+                self.link = Link::Up {
+                    generation,
+                    epoch,
+                    heartbeat_interval,
+                };
                 self.next_heartbeat = Some(now + heartbeat_interval);
                 if !self.registered_once {
                     self.registered_once = true;
                     self.flush_outbox();
                 }
                 if self.draining {
-                    self.outputs.push_back(WorkerOutput::Send(FromWorker::Draining));
+                    self.outputs
+                        .push_back(WorkerOutput::Send(FromWorker::Draining));
                 }
             }
             ToWorker::Refused(refusal) => {
                 self.outputs.push_back(WorkerOutput::Refused(refusal));
-                self.outputs.push_back(WorkerOutput::CloseConnection { reason: "registration refused".to_owned() });
+                self.outputs.push_back(WorkerOutput::CloseConnection {
+                    reason: "registration refused".to_owned(),
+                });
                 self.go_down(now);
             }
             ToWorker::Directive(directive) => self.on_directive(directive),
@@ -410,7 +450,8 @@ impl WorkerCore {
             ToWorker::Setup { program } => match self.setups.get(&program) {
                 None => {
                     self.setups.insert(program, None);
-                    self.outputs.push_back(WorkerOutput::Start(WorkOrder::Setup { program }));
+                    self.outputs
+                        .push_back(WorkerOutput::Start(WorkOrder::Setup { program }));
                 }
                 // Asked again (a reconnection): answer from the finished setup.
                 Some(Some(result)) => {
@@ -419,18 +460,57 @@ impl WorkerCore {
                 }
                 Some(None) => {}
             },
-            ToWorker::AssignContributions { fence, program, partition_count, partitions } => {
+            ToWorker::AssignContributions {
+                fence,
+                program,
+                partition_count,
+                partitions,
+            } => {
                 let count = partitions.len() as u32;
-                self.take_assignment(fence, count, WorkOrder::Contribute { fence, program, partition_count, partitions });
+                self.take_assignment(
+                    fence,
+                    count,
+                    WorkOrder::Contribute {
+                        fence,
+                        program,
+                        partition_count,
+                        partitions,
+                    },
+                );
             }
-            ToWorker::StartProve { fence, challenge, partitions } => {
+            ToWorker::StartProve {
+                fence,
+                challenge,
+                partitions,
+            } => {
                 let count = partitions.len() as u32;
-                self.take_assignment(fence, count, WorkOrder::Prove { fence, challenge, partitions });
+                self.take_assignment(
+                    fence,
+                    count,
+                    WorkOrder::Prove {
+                        fence,
+                        challenge,
+                        partitions,
+                    },
+                );
             }
-            ToWorker::AssignProve { fence, program, partition_count, partitions, challenge, expected } => {
+            ToWorker::AssignProve {
+                fence,
+                program,
+                partition_count,
+                partitions,
+                challenge,
+                expected,
+            } => {
                 let count = partitions.len() as u32;
-                let order =
-                    WorkOrder::RedoAndProve { fence, program, partition_count, partitions, challenge, expected };
+                let order = WorkOrder::RedoAndProve {
+                    fence,
+                    program,
+                    partition_count,
+                    partitions,
+                    challenge,
+                    expected,
+                };
                 self.take_assignment(fence, count, order);
             }
             ToWorker::AssignExecute { fence, program } => {
@@ -439,9 +519,18 @@ impl WorkerCore {
             ToWorker::BecomeAggregator { fence, partitions } => {
                 self.take_assignment(fence, 1, WorkOrder::Aggregate { fence, partitions });
             }
-            ToWorker::AggregateProof { fence, partition, proof } => {
+            ToWorker::AggregateProof {
+                fence,
+                partition,
+                proof,
+            } => {
                 if self.fences.contains(&fence) && self.received_proofs.insert((fence, partition)) {
-                    self.outputs.push_back(WorkerOutput::Start(WorkOrder::AddProof { fence, partition, proof }));
+                    self.outputs
+                        .push_back(WorkerOutput::Start(WorkOrder::AddProof {
+                            fence,
+                            partition,
+                            proof,
+                        }));
                 }
             }
             ToWorker::Cancel { job } => self.drop_job(job),
@@ -461,7 +550,8 @@ impl WorkerCore {
                 self.outbox.retain(|message| message.fence().is_none());
                 let replay: Vec<FromWorker> = self.sent_log.iter().cloned().collect();
                 self.flush_outbox();
-                self.outputs.extend(replay.into_iter().map(WorkerOutput::Send));
+                self.outputs
+                    .extend(replay.into_iter().map(WorkerOutput::Send));
                 return;
             }
             ReconnectDirective::CancelStaleJob { job } => self.drop_job(job),
@@ -481,7 +571,10 @@ impl WorkerCore {
             return;
         }
         if self.draining {
-            self.send(FromWorker::Failed { fence, reason: "worker is draining".to_owned() });
+            self.send(FromWorker::Failed {
+                fence,
+                reason: "worker is draining".to_owned(),
+            });
             return;
         }
         if let Some(held) = self.job
@@ -508,28 +601,61 @@ impl WorkerCore {
         self.received_proofs.clear();
         self.outstanding.clear();
         self.sent_log.clear();
-        self.outbox.retain(|message| message.fence().is_none_or(|fence| fence.job != job));
+        self.outbox
+            .retain(|message| message.fence().is_none_or(|fence| fence.job != job));
         self.outputs.push_back(WorkerOutput::Abort { job });
     }
 
     fn on_work_done(&mut self, result: WorkResult) {
         let message = match result {
             WorkResult::SetupDone { program, result } => {
-                let Some(slot) = self.setups.get_mut(&program) else { return };
+                let Some(slot) = self.setups.get_mut(&program) else {
+                    return;
+                };
                 *slot = Some(result.clone());
                 FromWorker::SetupDone { program, result }
             }
-            WorkResult::Contributed { fence, partition, summary, contributions } => {
-                FromWorker::Contributed { fence, partition, summary, contributions }
-            }
-            WorkResult::Proved { fence, partition, contributions, proof } => {
-                FromWorker::Proved { fence, partition, contributions, proof }
-            }
-            WorkResult::ProofRejected { fence, partition, reason } => {
-                FromWorker::ProofRejected { fence, partition, reason }
-            }
+            WorkResult::Contributed {
+                fence,
+                partition,
+                summary,
+                contributions,
+            } => FromWorker::Contributed {
+                fence,
+                partition,
+                summary,
+                contributions,
+            },
+            WorkResult::Proved {
+                fence,
+                partition,
+                contributions,
+                proof,
+            } => FromWorker::Proved {
+                fence,
+                partition,
+                contributions,
+                proof,
+            },
+            WorkResult::ProofRejected {
+                fence,
+                partition,
+                reason,
+            } => FromWorker::ProofRejected {
+                fence,
+                partition,
+                reason,
+            },
             WorkResult::Aggregated { fence, proof } => FromWorker::Aggregated { fence, proof },
-            WorkResult::Executed { fence, summary, outputs } => FromWorker::Executed { fence, summary, outputs },
+            WorkResult::Executed {
+                fence,
+                summary,
+                outputs,
+            } => FromWorker::Executed {
+                fence,
+                summary,
+                outputs,
+            },
             WorkResult::Failed { fence, reason } => FromWorker::Failed { fence, reason },
         };
         if let Some(fence) = message.fence().copied() {
@@ -541,7 +667,11 @@ impl WorkerCore {
             if let Some(left) = self.outstanding.get_mut(&fence)
                 && counts
             {
-                *left = if finishes_order { 0 } else { left.saturating_sub(1) };
+                *left = if finishes_order {
+                    0
+                } else {
+                    left.saturating_sub(1)
+                };
                 if *left == 0 {
                     self.outstanding.remove(&fence);
                 }

@@ -33,14 +33,30 @@ fn network(workers: &[(&str, u32)], config: CoordinatorConfig) -> Network {
         net.add_worker(id, *units, 10);
     }
     let count = workers.len();
-    let ok = net.run_until(Instant::from_millis(5_000), |n| n.coordinator.workers().filter(|w| w.connection.is_some()).count() == count);
+    let ok = net.run_until(Instant::from_millis(5_000), |n| {
+        n.coordinator
+            .workers()
+            .filter(|w| w.connection.is_some())
+            .count()
+            == count
+    });
     assert!(ok, "workers did not register");
     net
 }
 
 fn prove(net: &mut Network, program: ProgramId, units: Option<u32>) -> JobId {
     let now = net.now;
-    let job = net.coordinator.submit_job(now, JobRequest { kind: JobKind::Prove, program, compute_units: units }).unwrap();
+    let job = net
+        .coordinator
+        .submit_job(
+            now,
+            JobRequest {
+                kind: JobKind::Prove,
+                program,
+                compute_units: units,
+            },
+        )
+        .unwrap();
     net.flush();
     job
 }
@@ -51,7 +67,11 @@ fn state(net: &Network, job: JobId) -> JobState {
 
 fn run_to_terminal(net: &mut Network, job: JobId, seconds: u64) -> JobState {
     let deadline = net.now + Duration::from_secs(seconds);
-    net.run_until(deadline, |n| n.coordinator.job(job).is_some_and(|j| j.state.is_terminal()));
+    net.run_until(deadline, |n| {
+        n.coordinator
+            .job(job)
+            .is_some_and(|j| j.state.is_terminal())
+    });
     state(net, job)
 }
 
@@ -72,7 +92,10 @@ fn prove_job_runs_through_all_three_phases_and_completes_with_a_proof() {
     let program = net.ready_program(5);
     let job = prove(&mut net, program, Some(4));
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert_eq!(phases_seen(&net, job), vec![Phase::Contributions, Phase::Prove, Phase::Aggregate]);
+    assert_eq!(
+        phases_seen(&net, job),
+        vec![Phase::Contributions, Phase::Prove, Phase::Aggregate]
+    );
     let held = net.coordinator.job(job).unwrap();
     assert_eq!(held.partition_count, 4);
     match held.result.as_ref().unwrap() {
@@ -83,7 +106,11 @@ fn prove_job_runs_through_all_three_phases_and_completes_with_a_proof() {
         other => panic!("expected a proof, got {other:?}"),
     }
     // Workers are free again.
-    assert!(net.coordinator.workers().all(|worker| worker.booked.is_none()));
+    assert!(
+        net.coordinator
+            .workers()
+            .all(|worker| worker.booked.is_none())
+    );
     net.coordinator.check_invariants().unwrap();
 }
 
@@ -92,10 +119,22 @@ fn execute_only_job_completes_with_outputs_on_one_worker() {
     let mut net = network(&[("a", 2), ("b", 2)], config());
     let program = Network::program_with_segments(3);
     net.coordinator.register_program(program).unwrap();
-    let job = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Execute, program, compute_units: None }).unwrap();
+    let job = net
+        .coordinator
+        .submit_job(
+            net.now,
+            JobRequest {
+                kind: JobKind::Execute,
+                program,
+                compute_units: None,
+            },
+        )
+        .unwrap();
     assert_eq!(run_to_terminal(&mut net, job, 10), JobState::Completed);
     let held = net.coordinator.job(job).unwrap();
-    assert!(matches!(held.result, Some(JobResult::Execution { ref summary, .. }) if summary.segment_count == 3));
+    assert!(
+        matches!(held.result, Some(JobResult::Execution { ref summary, .. }) if summary.segment_count == 3)
+    );
     assert_eq!(phases_seen(&net, job), vec![Phase::Execute]);
 }
 
@@ -106,7 +145,12 @@ fn partitions_are_spread_over_workers_in_proportion_to_compute_units() {
     let job = prove(&mut net, program, Some(4));
     net.run_for(Duration::from_millis(3));
     let held = net.coordinator.job(job).unwrap();
-    let of = |id: &str| held.tasks.values().filter(|task| task.worker == Some(w(id))).count();
+    let of = |id: &str| {
+        held.tasks
+            .values()
+            .filter(|task| task.worker == Some(w(id)))
+            .count()
+    };
     assert_eq!((of("big"), of("small")), (3, 1));
 }
 
@@ -124,11 +168,24 @@ fn job_waits_in_the_fifo_queue_until_capacity_frees_up() {
 
 #[test]
 fn submission_past_the_queue_limit_is_refused() {
-    let mut net = network(&[("a", 1)], CoordinatorConfig { max_queued_jobs: 1, ..config() });
+    let mut net = network(
+        &[("a", 1)],
+        CoordinatorConfig {
+            max_queued_jobs: 1,
+            ..config()
+        },
+    );
     let program = net.ready_program(2);
     prove(&mut net, program, Some(1)); // starts at once
     prove(&mut net, program, Some(1)); // queued
-    let refused = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Prove, program, compute_units: Some(1) });
+    let refused = net.coordinator.submit_job(
+        net.now,
+        JobRequest {
+            kind: JobKind::Prove,
+            program,
+            compute_units: Some(1),
+        },
+    );
     assert_eq!(refused, Err(SubmitError::QueueFull { max_queued_jobs: 1 }));
 }
 
@@ -137,7 +194,10 @@ fn queued_job_fails_when_no_capacity_frees_within_the_queue_timeout() {
     let mut net = network(&[("a", 1)], config());
     let program = net.ready_program(2);
     let job = prove(&mut net, program, Some(5));
-    assert_eq!(run_to_terminal(&mut net, job, 60), JobState::Failed(FailureReason::QueueTimeout));
+    assert_eq!(
+        run_to_terminal(&mut net, job, 60),
+        JobState::Failed(FailureReason::QueueTimeout)
+    );
 }
 
 #[test]
@@ -145,10 +205,24 @@ fn prove_job_for_a_program_without_ready_setup_is_refused() {
     let mut net = network(&[("a", 1)], config());
     let program = Network::program_with_segments(2);
     net.coordinator.register_program(program).unwrap();
-    let result = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Prove, program, compute_units: None });
+    let result = net.coordinator.submit_job(
+        net.now,
+        JobRequest {
+            kind: JobKind::Prove,
+            program,
+            compute_units: None,
+        },
+    );
     assert_eq!(result, Err(SubmitError::SetupNotReady(program)));
     let unknown = ProgramId([9; 32]);
-    let result = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Execute, program: unknown, compute_units: None });
+    let result = net.coordinator.submit_job(
+        net.now,
+        JobRequest {
+            kind: JobKind::Execute,
+            program: unknown,
+            compute_units: None,
+        },
+    );
     assert_eq!(result, Err(SubmitError::UnknownProgram(unknown)));
 }
 
@@ -157,14 +231,30 @@ fn requests_for_zero_or_too_many_compute_units_are_refused() {
     let mut net = network(&[("a", 1)], config());
     let program = net.ready_program(2);
     for units in [0, 100_001] {
-        let result = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Prove, program, compute_units: Some(units) });
-        assert!(matches!(result, Err(SubmitError::InvalidComputeUnits { .. })), "{units}: {result:?}");
+        let result = net.coordinator.submit_job(
+            net.now,
+            JobRequest {
+                kind: JobKind::Prove,
+                program,
+                compute_units: Some(units),
+            },
+        );
+        assert!(
+            matches!(result, Err(SubmitError::InvalidComputeUnits { .. })),
+            "{units}: {result:?}"
+        );
     }
 }
 
 #[test]
 fn registration_past_max_total_workers_is_refused() {
-    let mut net = Network::new(CoordinatorConfig { max_total_workers: 1, ..config() }, 1);
+    let mut net = Network::new(
+        CoordinatorConfig {
+            max_total_workers: 1,
+            ..config()
+        },
+        1,
+    );
     net.add_worker("a", 1, 10);
     net.add_worker("b", 1, 10);
     net.run_for(Duration::from_millis(100));
@@ -178,22 +268,60 @@ fn registration_with_invalid_compute_units_or_protocol_version_is_refused() {
     net.add_worker("a", 1, 10);
     net.run_for(Duration::from_millis(50));
     for (connection, message) in [
-        (ConnectionId(100), FromWorker::Register { worker: w("x"), compute_units: 0, protocol_version: PROTOCOL_VERSION }),
-        (ConnectionId(101), FromWorker::Register { worker: w("y"), compute_units: 1, protocol_version: 99 }),
-        (ConnectionId(102), FromWorker::Register { worker: w(""), compute_units: 1, protocol_version: PROTOCOL_VERSION }),
+        (
+            ConnectionId(100),
+            FromWorker::Register {
+                worker: w("x"),
+                compute_units: 0,
+                protocol_version: PROTOCOL_VERSION,
+            },
+        ),
+        (
+            ConnectionId(101),
+            FromWorker::Register {
+                worker: w("y"),
+                compute_units: 1,
+                protocol_version: 99,
+            },
+        ),
+        (
+            ConnectionId(102),
+            FromWorker::Register {
+                worker: w(""),
+                compute_units: 1,
+                protocol_version: PROTOCOL_VERSION,
+            },
+        ),
     ] {
-        net.coordinator.handle(net.now, Input::Connected { connection });
-        net.coordinator.handle(net.now, Input::Message { connection, message });
+        net.coordinator
+            .handle(net.now, Input::Connected { connection });
+        net.coordinator.handle(
+            net.now,
+            Input::Message {
+                connection,
+                message,
+            },
+        );
     }
     let mut refusals = Vec::new();
     while let Some(output) = net.coordinator.poll_output() {
-        if let Output::Send { message: ToWorker::Refused(refusal), .. } = output {
+        if let Output::Send {
+            message: ToWorker::Refused(refusal),
+            ..
+        } = output
+        {
             refusals.push(refusal);
         }
     }
     assert_eq!(refusals.len(), 3);
-    assert!(matches!(refusals[0], RegistrationRefusal::InvalidComputeUnits { advertised: 0, .. }));
-    assert!(matches!(refusals[1], RegistrationRefusal::ProtocolVersion { worker: 99, .. }));
+    assert!(matches!(
+        refusals[0],
+        RegistrationRefusal::InvalidComputeUnits { advertised: 0, .. }
+    ));
+    assert!(matches!(
+        refusals[1],
+        RegistrationRefusal::ProtocolVersion { worker: 99, .. }
+    ));
     assert_eq!(refusals[2], RegistrationRefusal::InvalidWorkerId);
     assert_eq!(net.coordinator.workers().count(), 1);
 }
@@ -201,11 +329,23 @@ fn registration_with_invalid_compute_units_or_protocol_version_is_refused() {
 #[test]
 fn connection_that_never_registers_is_closed_after_the_heartbeat_timeout() {
     let mut net = Network::new(config(), 1);
-    net.coordinator.handle(Instant::from_millis(0), Input::Connected { connection: ConnectionId(55) });
+    net.coordinator.handle(
+        Instant::from_millis(0),
+        Input::Connected {
+            connection: ConnectionId(55),
+        },
+    );
     assert_eq!(net.coordinator.connecting(), 1);
     net.coordinator.handle_timeout(Instant::from_millis(2_000));
-    let closed = std::iter::from_fn(|| net.coordinator.poll_output())
-        .any(|output| matches!(output, Output::Close { connection: ConnectionId(55), .. }));
+    let closed = std::iter::from_fn(|| net.coordinator.poll_output()).any(|output| {
+        matches!(
+            output,
+            Output::Close {
+                connection: ConnectionId(55),
+                ..
+            }
+        )
+    });
     assert!(closed);
     assert_eq!(net.coordinator.connecting(), 0);
 }
@@ -216,10 +356,22 @@ fn killed_worker_has_its_partitions_reassigned_within_budget() {
     let program = net.ready_program(8);
     let job = prove(&mut net, program, Some(4));
     net.run_for(Duration::from_millis(5));
-    let victim = net.coordinator.job(job).unwrap().workers.iter().next().unwrap().clone();
+    let victim = net
+        .coordinator
+        .job(job)
+        .unwrap()
+        .workers
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     net.kill_worker(&victim, true);
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert!(net.metrics.iter().any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. })));
+    assert!(
+        net.metrics
+            .iter()
+            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
+    );
     assert!(net.coordinator.workers().all(|worker| worker.id != victim));
 }
 
@@ -229,25 +381,49 @@ fn silent_worker_is_detected_by_heartbeat_timeout_and_its_work_reassigned() {
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
-    let victim = net.coordinator.job(job).unwrap().workers.iter().next().unwrap().clone();
+    let victim = net
+        .coordinator
+        .job(job)
+        .unwrap()
+        .workers
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     net.kill_worker(&victim, false);
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert!(net.metrics.contains(&MetricEvent::HeartbeatMissed { worker: victim }));
+    assert!(
+        net.metrics
+            .contains(&MetricEvent::HeartbeatMissed { worker: victim })
+    );
 }
 
 #[test]
 fn worker_reconnecting_within_the_grace_period_keeps_computing() {
-    let mut net = network(&[("a", 2)], CoordinatorConfig { reconnect_grace_period: Duration::from_secs(10), ..config() });
+    let mut net = network(
+        &[("a", 2)],
+        CoordinatorConfig {
+            reconnect_grace_period: Duration::from_secs(10),
+            ..config()
+        },
+    );
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
     // Cut the link long enough for both sides to notice, then heal it.
     net.partitioned.insert(w("a"));
     net.run_for(Duration::from_secs(3));
-    assert_eq!(net.coordinator.workers().next().unwrap().state(), WorkerState::Disconnected);
+    assert_eq!(
+        net.coordinator.workers().next().unwrap().state(),
+        WorkerState::Disconnected
+    );
     net.partitioned.clear();
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert!(!net.metrics.iter().any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. })));
+    assert!(
+        !net.metrics
+            .iter()
+            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
+    );
     assert!(net.coordinator.workers().next().unwrap().generation.0 >= 2);
 }
 
@@ -257,7 +433,15 @@ fn worker_returning_after_its_grace_period_is_told_to_drop_the_stale_job() {
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
-    let victim = net.coordinator.job(job).unwrap().workers.iter().next().unwrap().clone();
+    let victim = net
+        .coordinator
+        .job(job)
+        .unwrap()
+        .workers
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     net.partitioned.insert(victim.clone());
     net.run_for(Duration::from_secs(4));
     net.partitioned.clear();
@@ -265,7 +449,11 @@ fn worker_returning_after_its_grace_period_is_told_to_drop_the_stale_job() {
     // The victim came back and is idle, not working on the old job.
     net.run_for(Duration::from_secs(1));
     assert_eq!(net.workers[&victim].core.job(), None);
-    assert!(net.coordinator.workers().any(|worker| worker.id == victim && worker.state() == WorkerState::Ready));
+    assert!(
+        net.coordinator
+            .workers()
+            .any(|worker| worker.id == victim && worker.state() == WorkerState::Ready)
+    );
 }
 
 #[test]
@@ -275,9 +463,19 @@ fn lost_aggregator_is_replaced_and_the_job_still_completes() {
     net.workers.get_mut(&w("c")).unwrap().work_ms = 300;
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(3));
-    let elected = net.run_until(net.now + Duration::from_secs(10), |n| n.coordinator.job(job).unwrap().aggregator.is_some());
+    let elected = net.run_until(net.now + Duration::from_secs(10), |n| {
+        n.coordinator.job(job).unwrap().aggregator.is_some()
+    });
     assert!(elected);
-    let aggregator = net.coordinator.job(job).unwrap().aggregator.as_ref().unwrap().worker.clone();
+    let aggregator = net
+        .coordinator
+        .job(job)
+        .unwrap()
+        .aggregator
+        .as_ref()
+        .unwrap()
+        .worker
+        .clone();
     assert_ne!(aggregator, w("c"));
     net.kill_worker(&aggregator, true);
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
@@ -291,13 +489,34 @@ fn stale_fenced_result_is_rejected_and_counted_without_changing_state() {
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(3));
     let before = format!("{:?}", net.coordinator.job(job).unwrap());
-    let summary = ExecutionSummary { segment_count: 4, cycles: 1, outputs_digest: Digest::default() };
+    let summary = ExecutionSummary {
+        segment_count: 4,
+        cycles: 1,
+        outputs_digest: Digest::default(),
+    };
     for fence in [
-        Fence { epoch: Epoch(0), job, attempt: Attempt(1) },
-        Fence { epoch: Epoch(1), job, attempt: Attempt(99) },
-        Fence { epoch: Epoch(1), job: JobId(12345), attempt: Attempt(1) },
+        Fence {
+            epoch: Epoch(0),
+            job,
+            attempt: Attempt(1),
+        },
+        Fence {
+            epoch: Epoch(1),
+            job,
+            attempt: Attempt(99),
+        },
+        Fence {
+            epoch: Epoch(1),
+            job: JobId(12345),
+            attempt: Attempt(1),
+        },
     ] {
-        let message = FromWorker::Contributed { fence, partition: PartitionId(0), summary: summary.clone(), contributions: vec![] };
+        let message = FromWorker::Contributed {
+            fence,
+            partition: PartitionId(0),
+            summary: summary.clone(),
+            contributions: vec![],
+        };
         net.inject(&w("a"), message);
     }
     assert_eq!(format!("{:?}", net.coordinator.job(job).unwrap()), before);
@@ -322,12 +541,31 @@ fn repeated_task_failures_exhaust_the_retry_budget_and_fail_the_job_with_a_reaso
     let job = prove(&mut net, program, Some(1));
     for _ in 0..4 {
         net.run_for(Duration::from_millis(2));
-        let Some(task) = net.coordinator.job(job).and_then(|j| j.tasks.get(&PartitionId(0)).cloned()) else { break };
-        let fence = Fence { epoch: Epoch(1), job, attempt: task.attempt };
-        net.inject(&w("a"), FromWorker::Failed { fence, reason: "out of memory".into() });
+        let Some(task) = net
+            .coordinator
+            .job(job)
+            .and_then(|j| j.tasks.get(&PartitionId(0)).cloned())
+        else {
+            break;
+        };
+        let fence = Fence {
+            epoch: Epoch(1),
+            job,
+            attempt: task.attempt,
+        };
+        net.inject(
+            &w("a"),
+            FromWorker::Failed {
+                fence,
+                reason: "out of memory".into(),
+            },
+        );
     }
     match state(&net, job) {
-        JobState::Failed(FailureReason::RetryBudgetExhausted { partition, last_error }) => {
+        JobState::Failed(FailureReason::RetryBudgetExhausted {
+            partition,
+            last_error,
+        }) => {
             assert_eq!(partition, PartitionId(0));
             assert!(last_error.contains("out of memory"), "{last_error}");
         }
@@ -341,8 +579,15 @@ fn phase_that_runs_past_its_timeout_fails_the_job() {
     let program = net.ready_program(2);
     net.workers.get_mut(&w("a")).unwrap().work_ms = 60_000;
     let job = prove(&mut net, program, Some(1));
-    assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Failed(FailureReason::PhaseTimeout(Phase::Contributions)));
-    assert!(net.coordinator.workers().all(|worker| worker.booked.is_none()));
+    assert_eq!(
+        run_to_terminal(&mut net, job, 30),
+        JobState::Failed(FailureReason::PhaseTimeout(Phase::Contributions))
+    );
+    assert!(
+        net.coordinator
+            .workers()
+            .all(|worker| worker.booked.is_none())
+    );
 }
 
 #[test]
@@ -355,7 +600,13 @@ fn client_cancel_stops_the_workers_and_frees_them_for_the_next_job() {
     net.coordinator.cancel_job(net.now, job).unwrap();
     net.flush();
     assert_eq!(state(&net, job), JobState::Cancelled);
-    assert_eq!(net.coordinator.cancel_job(net.now, job), Err(CancelError::AlreadyTerminal { job, state: "cancelled" }));
+    assert_eq!(
+        net.coordinator.cancel_job(net.now, job),
+        Err(CancelError::AlreadyTerminal {
+            job,
+            state: "cancelled"
+        })
+    );
     assert_eq!(run_to_terminal(&mut net, next, 30), JobState::Completed);
 }
 
@@ -367,7 +618,10 @@ fn queued_job_can_be_cancelled_and_leaves_the_queue() {
     let queued = prove(&mut net, program, Some(1));
     net.coordinator.cancel_job(net.now, queued).unwrap();
     assert_eq!(net.coordinator.queue_depth(), 0);
-    assert_eq!(net.coordinator.cancel_job(net.now, JobId(1)), Err(CancelError::UnknownJob(JobId(1))));
+    assert_eq!(
+        net.coordinator.cancel_job(net.now, JobId(1)),
+        Err(CancelError::UnknownJob(JobId(1)))
+    );
 }
 
 #[test]
@@ -383,15 +637,32 @@ fn finished_jobs_are_evicted_after_their_ttl() {
 
 #[test]
 fn drain_refuses_new_work_and_fails_what_is_left_at_the_deadline() {
-    let mut net = network(&[("a", 1)], CoordinatorConfig { phase1_timeout: Duration::from_secs(600), ..config() });
+    let mut net = network(
+        &[("a", 1)],
+        CoordinatorConfig {
+            phase1_timeout: Duration::from_secs(600),
+            ..config()
+        },
+    );
     let program = net.ready_program(2);
     net.workers.get_mut(&w("a")).unwrap().work_ms = 100_000;
     let job = prove(&mut net, program, Some(1));
-    net.coordinator.begin_drain(net.now, Duration::from_secs(10));
-    let refused = net.coordinator.submit_job(net.now, JobRequest { kind: JobKind::Prove, program, compute_units: Some(1) });
+    net.coordinator
+        .begin_drain(net.now, Duration::from_secs(10));
+    let refused = net.coordinator.submit_job(
+        net.now,
+        JobRequest {
+            kind: JobKind::Prove,
+            program,
+            compute_units: Some(1),
+        },
+    );
     assert_eq!(refused, Err(SubmitError::Draining));
     assert!(!net.drain_complete);
-    assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Failed(FailureReason::Drained));
+    assert_eq!(
+        run_to_terminal(&mut net, job, 30),
+        JobState::Failed(FailureReason::Drained)
+    );
     net.flush();
     assert!(net.drain_complete);
 }
@@ -399,7 +670,8 @@ fn drain_refuses_new_work_and_fails_what_is_left_at_the_deadline() {
 #[test]
 fn drain_with_nothing_running_completes_at_once() {
     let mut net = network(&[("a", 1)], config());
-    net.coordinator.begin_drain(net.now, Duration::from_secs(10));
+    net.coordinator
+        .begin_drain(net.now, Duration::from_secs(10));
     net.flush();
     assert!(net.drain_complete);
 }
@@ -411,10 +683,24 @@ fn setup_results_that_disagree_between_workers_fail_the_setup() {
     net.coordinator.register_program(program).unwrap();
     net.coordinator.request_setup(net.now, program).unwrap();
     net.flush();
-    net.inject(&w("a"), FromWorker::SetupDone { program, result: Ok(Digest([1; 32])) });
-    net.inject(&w("b"), FromWorker::SetupDone { program, result: Ok(Digest([2; 32])) });
+    net.inject(
+        &w("a"),
+        FromWorker::SetupDone {
+            program,
+            result: Ok(Digest([1; 32])),
+        },
+    );
+    net.inject(
+        &w("b"),
+        FromWorker::SetupDone {
+            program,
+            result: Ok(Digest([2; 32])),
+        },
+    );
     match net.coordinator.program(program) {
-        Some(ProgramState::SetupFailed { reason }) => assert!(reason.contains("disagree"), "{reason}"),
+        Some(ProgramState::SetupFailed { reason }) => {
+            assert!(reason.contains("disagree"), "{reason}")
+        }
         other => panic!("expected a failed setup, got {other:?}"),
     }
 }
@@ -426,11 +712,22 @@ fn setup_reported_failed_by_a_worker_fails_with_its_error() {
     net.coordinator.register_program(program).unwrap();
     net.coordinator.request_setup(net.now, program).unwrap();
     net.flush();
-    net.inject(&w("a"), FromWorker::SetupDone { program, result: Err("bad ELF".into()) });
-    assert!(matches!(net.coordinator.program(program), Some(ProgramState::SetupFailed { reason }) if reason.contains("bad ELF")));
+    net.inject(
+        &w("a"),
+        FromWorker::SetupDone {
+            program,
+            result: Err("bad ELF".into()),
+        },
+    );
+    assert!(
+        matches!(net.coordinator.program(program), Some(ProgramState::SetupFailed { reason }) if reason.contains("bad ELF"))
+    );
     // A failed setup may be requested again.
     net.coordinator.request_setup(net.now, program).unwrap();
-    assert!(matches!(net.coordinator.program(program), Some(ProgramState::SetupRunning { .. })));
+    assert!(matches!(
+        net.coordinator.program(program),
+        Some(ProgramState::SetupRunning { .. })
+    ));
 }
 
 #[test]
@@ -439,8 +736,16 @@ fn late_joining_worker_gets_active_setups_before_it_is_eligible() {
     let program = net.ready_program(2);
     net.add_worker("late", 1, 10);
     net.workers.get_mut(&w("late")).unwrap().work_ms = 500;
-    net.run_until(net.now + Duration::from_secs(1), |n| n.coordinator.workers().count() == 2);
-    let late = |n: &Network| n.coordinator.workers().find(|x| x.id == w("late")).unwrap().state();
+    net.run_until(net.now + Duration::from_secs(1), |n| {
+        n.coordinator.workers().count() == 2
+    });
+    let late = |n: &Network| {
+        n.coordinator
+            .workers()
+            .find(|x| x.id == w("late"))
+            .unwrap()
+            .state()
+    };
     assert_eq!(late(&net), WorkerState::SettingUp);
     net.run_for(Duration::from_secs(1));
     assert_eq!(late(&net), WorkerState::Ready);
@@ -456,13 +761,22 @@ fn faulty_contribution_is_caught_at_aggregation_and_phase_one_starts_over() {
     let program = net.ready_program(4);
     let job = prove(&mut net, program, Some(2));
     assert_eq!(run_to_terminal(&mut net, job, 60), JobState::Completed);
-    assert!(net.metrics.contains(&MetricEvent::WorkerFaulty { worker: w("bad") }));
+    assert!(
+        net.metrics
+            .contains(&MetricEvent::WorkerFaulty { worker: w("bad") })
+    );
     assert!(net.coordinator.job(job).unwrap().restarts >= 1);
 }
 
 #[test]
 fn restarted_worker_with_the_same_id_has_its_work_reassigned_at_once() {
-    let mut net = network(&[("a", 1), ("b", 1)], CoordinatorConfig { reconnect_grace_period: Duration::from_secs(30), ..config() });
+    let mut net = network(
+        &[("a", 1), ("b", 1)],
+        CoordinatorConfig {
+            reconnect_grace_period: Duration::from_secs(30),
+            ..config()
+        },
+    );
     let program = net.ready_program(4);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
@@ -470,7 +784,11 @@ fn restarted_worker_with_the_same_id_has_its_work_reassigned_at_once() {
     net.restart_worker(&w("a"));
     // Well inside the 30 s grace period, the fresh registration already moved the work.
     assert_eq!(run_to_terminal(&mut net, job, 10), JobState::Completed);
-    assert!(net.metrics.iter().any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. })));
+    assert!(
+        net.metrics
+            .iter()
+            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
+    );
 }
 
 #[test]
@@ -482,18 +800,38 @@ fn messages_from_a_superseded_connection_are_ignored() {
     net.partitioned.clear();
     net.run_for(Duration::from_secs(1));
     assert_ne!(net.workers[&w("a")].connection, Some(old));
-    net.coordinator.handle(net.now, Input::Message { connection: old, message: FromWorker::Heartbeat });
+    net.coordinator.handle(
+        net.now,
+        Input::Message {
+            connection: old,
+            message: FromWorker::Heartbeat,
+        },
+    );
     assert_eq!(net.coordinator.counters().stale_connection_messages, 1);
 }
 
 #[test]
 fn max_workers_per_job_caps_the_reservation() {
-    let mut net = network(&[("a", 1), ("b", 1), ("c", 1)], CoordinatorConfig { max_workers_per_job: 2, ..config() });
+    let mut net = network(
+        &[("a", 1), ("b", 1), ("c", 1)],
+        CoordinatorConfig {
+            max_workers_per_job: 2,
+            ..config()
+        },
+    );
     let program = net.ready_program(2);
     let job = prove(&mut net, program, Some(3));
-    assert_eq!(state(&net, job), JobState::Queued, "three units need three workers; only two allowed");
+    assert_eq!(
+        state(&net, job),
+        JobState::Queued,
+        "three units need three workers; only two allowed"
+    );
     let fits = prove(&mut net, program, Some(2));
-    assert_eq!(state(&net, fits), JobState::Queued, "strict FIFO: the head blocks the queue");
+    assert_eq!(
+        state(&net, fits),
+        JobState::Queued,
+        "strict FIFO: the head blocks the queue"
+    );
     net.coordinator.cancel_job(net.now, job).unwrap();
     net.flush();
     assert_eq!(net.coordinator.job(fits).unwrap().workers.len(), 2);
@@ -501,7 +839,13 @@ fn max_workers_per_job_caps_the_reservation() {
 
 #[test]
 fn worker_buffers_results_while_disconnected_and_sends_them_after_keep_computing() {
-    let mut net = network(&[("a", 1)], CoordinatorConfig { reconnect_grace_period: Duration::from_secs(20), ..config() });
+    let mut net = network(
+        &[("a", 1)],
+        CoordinatorConfig {
+            reconnect_grace_period: Duration::from_secs(20),
+            ..config()
+        },
+    );
     let program = net.ready_program(2);
     net.workers.get_mut(&w("a")).unwrap().work_ms = 3_300;
     let job = prove(&mut net, program, Some(1));
@@ -520,12 +864,22 @@ fn draining_worker_finishes_its_work_then_exits_and_takes_no_more() {
     let program = net.ready_program(3);
     let job = prove(&mut net, program, Some(1));
     net.run_for(Duration::from_millis(3));
-    let busy = net.coordinator.job(job).unwrap().workers.iter().next().unwrap().clone();
+    let busy = net
+        .coordinator
+        .job(job)
+        .unwrap()
+        .workers
+        .iter()
+        .next()
+        .unwrap()
+        .clone();
     let now = net.now;
     net.workers.get_mut(&busy).unwrap().core.begin_drain(now);
     net.flush();
     assert!(!net.workers[&busy].core.has_exited());
-    net.run_until(net.now + Duration::from_secs(10), |n| n.workers[&busy].core.has_exited());
+    net.run_until(net.now + Duration::from_secs(10), |n| {
+        n.workers[&busy].core.has_exited()
+    });
     assert!(net.workers[&busy].core.has_exited());
     // The job still completes, on the other worker if need be.
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);

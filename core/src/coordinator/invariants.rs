@@ -20,28 +20,46 @@ impl Coordinator {
         for job in self.jobs.values() {
             for worker in &job.workers {
                 if let Some(other) = booked_by.insert(worker, job.id) {
-                    return Err(format!("worker {worker} is booked by jobs {other} and {}", job.id));
+                    return Err(format!(
+                        "worker {worker} is booked by jobs {other} and {}",
+                        job.id
+                    ));
                 }
                 match self.workers.get(worker) {
                     None => return Err(format!("job {} holds unknown worker {worker}", job.id)),
                     Some(entry) if entry.booked != Some(job.id) => {
-                        return Err(format!("job {} holds worker {worker} booked by {:?}", job.id, entry.booked));
+                        return Err(format!(
+                            "job {} holds worker {worker} booked by {:?}",
+                            job.id, entry.booked
+                        ));
                     }
                     Some(_) => {}
                 }
             }
             if job.state.is_terminal() && (!job.workers.is_empty() || job.aggregator.is_some()) {
-                return Err(format!("terminal job {} still holds workers or an aggregator", job.id));
+                return Err(format!(
+                    "terminal job {} still holds workers or an aggregator",
+                    job.id
+                ));
             }
             if let Some(aggregator) = &job.aggregator
                 && !job.workers.contains(&aggregator.worker)
             {
-                return Err(format!("aggregator of job {} is not one of its workers", job.id));
+                return Err(format!(
+                    "aggregator of job {} is not one of its workers",
+                    job.id
+                ));
             }
-            if matches!(job.state, JobState::Running(Phase::Prove | Phase::Aggregate)) {
+            if matches!(
+                job.state,
+                JobState::Running(Phase::Prove | Phase::Aggregate)
+            ) {
                 for (partition, task) in &job.tasks {
                     if task.state == TaskState::Completed && !job.proofs.contains_key(partition) {
-                        return Err(format!("job {} partition {} completed without a proof", job.id, partition.0));
+                        return Err(format!(
+                            "job {} partition {} completed without a proof",
+                            job.id, partition.0
+                        ));
                     }
                 }
             }
@@ -53,11 +71,23 @@ impl Coordinator {
             if let Some(job) = worker.booked
                 && booked_by.get(&worker.id) != Some(&job)
             {
-                return Err(format!("worker {} booked by {job} which does not hold it", worker.id));
+                return Err(format!(
+                    "worker {} booked by {job} which does not hold it",
+                    worker.id
+                ));
             }
         }
-        let queued = self.jobs.values().filter(|job| job.state == JobState::Queued).count();
-        if queued != self.queue.len() || self.queue.iter().any(|id| self.jobs[id].state != JobState::Queued) {
+        let queued = self
+            .jobs
+            .values()
+            .filter(|job| job.state == JobState::Queued)
+            .count();
+        if queued != self.queue.len()
+            || self
+                .queue
+                .iter()
+                .any(|id| self.jobs[id].state != JobState::Queued)
+        {
             return Err("queue and queued jobs disagree".to_owned());
         }
         if self.queue.len() > self.config.max_queued_jobs as usize {

@@ -13,7 +13,11 @@ use crate::time::Instant;
 
 impl Coordinator {
     pub(crate) fn fence(&self, job: JobId, attempt: crate::ids::Attempt) -> Fence {
-        Fence { epoch: self.epoch, job, attempt }
+        Fence {
+            epoch: self.epoch,
+            job,
+            attempt,
+        }
     }
 
     /// Starts queued jobs in FIFO order while capacity allows, then gives pending tasks of
@@ -21,14 +25,18 @@ impl Coordinator {
     /// jobs behind it, so large jobs are never starved by small ones.
     pub(crate) fn schedule(&mut self, now: Instant) {
         while let Some(&head) = self.queue.front() {
-            let Some(workers) = self.reserve(head) else { break };
+            let Some(workers) = self.reserve(head) else {
+                break;
+            };
             self.queue.pop_front();
             self.start_job(now, head, workers);
         }
         let running: Vec<JobId> = self
             .jobs
             .values()
-            .filter(|job| job.phase().is_some() && job.tasks.values().any(|task| needs_worker(task.state)))
+            .filter(|job| {
+                job.phase().is_some() && job.tasks.values().any(|task| needs_worker(task.state))
+            })
             .map(|job| job.id)
             .collect();
         for job in running {
@@ -56,15 +64,21 @@ impl Coordinator {
     /// `max_workers_per_job`; `None` when they do not suffice yet. Nothing is booked here.
     fn reserve(&self, job: JobId) -> Option<Vec<WorkerId>> {
         let job = &self.jobs[&job];
-        let mut candidates: Vec<&crate::pool::Worker> =
-            self.workers.values().filter(|worker| self.eligible(worker, job)).collect();
+        let mut candidates: Vec<&crate::pool::Worker> = self
+            .workers
+            .values()
+            .filter(|worker| self.eligible(worker, job))
+            .collect();
         if job.kind == JobKind::Execute {
             return candidates.first().map(|worker| vec![worker.id.clone()]);
         }
         candidates.sort_by(|a, b| b.compute_units.cmp(&a.compute_units).then(a.id.cmp(&b.id)));
         let mut chosen = Vec::new();
         let mut units = 0u32;
-        for worker in candidates.into_iter().take(self.config.max_workers_per_job as usize) {
+        for worker in candidates
+            .into_iter()
+            .take(self.config.max_workers_per_job as usize)
+        {
             chosen.push(worker.id.clone());
             units = units.saturating_add(worker.compute_units);
             if units >= job.requested_units {
@@ -78,11 +92,17 @@ impl Coordinator {
     fn start_job(&mut self, now: Instant, id: JobId, workers: Vec<WorkerId>) {
         self.timers.cancel(&Timer::Queue(id));
         for worker in &workers {
-            let entry = self.workers.get_mut(worker).expect("reserved workers exist");
+            let entry = self
+                .workers
+                .get_mut(worker)
+                .expect("reserved workers exist");
             assert!(entry.booked.is_none(), "worker {worker} booked twice");
             entry.booked = Some(id);
         }
-        let weights: Vec<u32> = workers.iter().map(|worker| self.workers[worker].compute_units).collect();
+        let weights: Vec<u32> = workers
+            .iter()
+            .map(|worker| self.workers[worker].compute_units)
+            .collect();
         let kind = self.jobs[&id].kind;
         let job = self.jobs.get_mut(&id).expect("queued job exists");
         job.workers = workers.iter().cloned().collect();
@@ -92,22 +112,34 @@ impl Coordinator {
                 job.partition_count = 1;
                 job.state = JobState::Running(Phase::Execute);
                 job.tasks.insert(PartitionId(0), Task::pending());
-                self.timers.set(Timer::Phase(id), now + self.config.execute_timeout);
+                self.timers
+                    .set(Timer::Phase(id), now + self.config.execute_timeout);
             }
             JobKind::Prove => {
                 job.partition_count = weights.iter().sum();
                 job.state = JobState::Running(Phase::Contributions);
                 for (worker, partitions) in workers.iter().zip(spread_partitions(&weights)) {
                     for partition in partitions {
-                        let task = Task { state: TaskState::Pending, worker: Some(worker.clone()), attempt: crate::ids::Attempt(0) };
+                        let task = Task {
+                            state: TaskState::Pending,
+                            worker: Some(worker.clone()),
+                            attempt: crate::ids::Attempt(0),
+                        };
                         job.tasks.insert(partition, task);
                     }
                 }
-                self.timers.set(Timer::Phase(id), now + self.config.phase1_timeout);
+                self.timers
+                    .set(Timer::Phase(id), now + self.config.phase1_timeout);
             }
         }
         let partition_count = self.jobs[&id].partition_count;
-        self.emit_job(id, JobEventKind::Started { workers: workers.clone(), partition_count });
+        self.emit_job(
+            id,
+            JobEventKind::Started {
+                workers: workers.clone(),
+                partition_count,
+            },
+        );
         let phase = self.jobs[&id].phase().expect("just started");
         self.emit_job(id, JobEventKind::PhaseChanged(phase));
         match kind {
@@ -122,7 +154,12 @@ impl Coordinator {
     }
 
     /// Partitions of the job's current phase held by `worker` in `state`.
-    pub(crate) fn tasks_of(&self, job: JobId, worker: &WorkerId, state: TaskState) -> Vec<PartitionId> {
+    pub(crate) fn tasks_of(
+        &self,
+        job: JobId,
+        worker: &WorkerId,
+        state: TaskState,
+    ) -> Vec<PartitionId> {
         self.jobs[&job]
             .tasks
             .iter()
@@ -145,15 +182,27 @@ impl Coordinator {
             task.worker = Some(worker.clone());
             task.attempt = attempt;
         }
-        let fence = Fence { epoch: self.epoch, job: id, attempt };
+        let fence = Fence {
+            epoch: self.epoch,
+            job: id,
+            attempt,
+        };
         let message = self.assignment_message(id, fence, partitions);
         self.send(worker, message);
     }
 
-    fn assignment_message(&self, id: JobId, fence: Fence, partitions: Vec<PartitionId>) -> ToWorker {
+    fn assignment_message(
+        &self,
+        id: JobId,
+        fence: Fence,
+        partitions: Vec<PartitionId>,
+    ) -> ToWorker {
         let job = &self.jobs[&id];
         match job.phase().expect("assignments are made for running jobs") {
-            Phase::Execute => ToWorker::AssignExecute { fence, program: job.program },
+            Phase::Execute => ToWorker::AssignExecute {
+                fence,
+                program: job.program,
+            },
             Phase::Contributions => ToWorker::AssignContributions {
                 fence,
                 program: job.program,
@@ -161,12 +210,22 @@ impl Coordinator {
                 partitions,
             },
             Phase::Prove | Phase::Aggregate => {
-                let challenge = job.challenge.clone().expect("challenge derived before proving");
+                let challenge = job
+                    .challenge
+                    .clone()
+                    .expect("challenge derived before proving");
                 let own: bool = partitions.iter().all(|partition| {
-                    job.contributions.get(partition).map(|(producer, _)| producer) == job.tasks[partition].worker.as_ref()
+                    job.contributions
+                        .get(partition)
+                        .map(|(producer, _)| producer)
+                        == job.tasks[partition].worker.as_ref()
                 });
                 if own {
-                    ToWorker::StartProve { fence, challenge, partitions }
+                    ToWorker::StartProve {
+                        fence,
+                        challenge,
+                        partitions,
+                    }
                 } else {
                     let expected: Vec<Contribution> = partitions
                         .iter()
@@ -190,7 +249,9 @@ impl Coordinator {
     /// over the job's connected workers, least loaded first. Tasks stay pending when there is
     /// no worker; the phase timeout bounds the wait.
     pub(crate) fn dispatch_pending(&mut self, _now: Instant, id: JobId) {
-        let Some(job) = self.jobs.get(&id) else { return };
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
         if job.phase().is_none() {
             return;
         }
@@ -203,12 +264,20 @@ impl Coordinator {
         if pending.is_empty() {
             return;
         }
-        let idle = self.workers.values().find(|worker| self.eligible(worker, job)).map(|worker| worker.id.clone());
+        let idle = self
+            .workers
+            .values()
+            .find(|worker| self.eligible(worker, job))
+            .map(|worker| worker.id.clone());
         if let Some(worker) = idle
             && job.workers.len() < self.config.max_workers_per_job as usize
         {
             self.workers.get_mut(&worker).expect("exists").booked = Some(id);
-            self.jobs.get_mut(&id).expect("exists").workers.insert(worker);
+            self.jobs
+                .get_mut(&id)
+                .expect("exists")
+                .workers
+                .insert(worker);
         }
         let job = &self.jobs[&id];
         let mut targets: Vec<(usize, WorkerId)> = job
@@ -219,7 +288,11 @@ impl Coordinator {
                 let load = job
                     .tasks
                     .values()
-                    .filter(|task| task.worker.as_ref() == Some(worker) && !task_done(task.state) && !needs_worker(task.state))
+                    .filter(|task| {
+                        task.worker.as_ref() == Some(worker)
+                            && !task_done(task.state)
+                            && !needs_worker(task.state)
+                    })
                     .count();
                 (load, worker.clone())
             })
@@ -228,9 +301,14 @@ impl Coordinator {
             return;
         }
         targets.sort();
-        let reassigned = pending.iter().any(|partition| job.tasks[partition].attempt.0 != 0);
+        let reassigned = pending
+            .iter()
+            .any(|partition| job.tasks[partition].attempt.0 != 0);
         if reassigned {
-            self.metric(MetricEvent::PartitionsReassigned { job: id, count: pending.len() as u32 });
+            self.metric(MetricEvent::PartitionsReassigned {
+                job: id,
+                count: pending.len() as u32,
+            });
         }
         let mut shares: Vec<Vec<PartitionId>> = vec![Vec::new(); targets.len()];
         for (index, partition) in pending.into_iter().enumerate() {
@@ -243,7 +321,13 @@ impl Coordinator {
 
     /// Counts a failure against a partition's budget and marks its task for reassignment.
     /// Returns false (and fails the job) when the budget is exhausted.
-    pub(crate) fn fail_task(&mut self, now: Instant, id: JobId, partition: PartitionId, error: &str) -> bool {
+    pub(crate) fn fail_task(
+        &mut self,
+        now: Instant,
+        id: JobId,
+        partition: PartitionId,
+        error: &str,
+    ) -> bool {
         let max = self.config.max_retries_per_partition;
         let job = self.jobs.get_mut(&id).expect("job exists");
         let failures = job.failures.entry(partition).or_insert(0);
@@ -253,7 +337,10 @@ impl Coordinator {
             task.state = TaskState::Failed;
         }
         if exhausted {
-            let reason = FailureReason::RetryBudgetExhausted { partition, last_error: error.to_owned() };
+            let reason = FailureReason::RetryBudgetExhausted {
+                partition,
+                last_error: error.to_owned(),
+            };
             self.finish_job(now, id, JobState::Failed(reason));
             return false;
         }
@@ -262,8 +349,16 @@ impl Coordinator {
 
     /// A worker stopped working on a job (lost, restarted, faulty): its unfinished tasks are
     /// failed and reassigned; an aggregator is replaced.
-    pub(crate) fn worker_left_job(&mut self, now: Instant, id: JobId, worker: &WorkerId, reason: &str) {
-        let Some(job) = self.jobs.get_mut(&id) else { return };
+    pub(crate) fn worker_left_job(
+        &mut self,
+        now: Instant,
+        id: JobId,
+        worker: &WorkerId,
+        reason: &str,
+    ) {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
         job.workers.remove(worker);
         if job.state.is_terminal() || job.state == JobState::Queued {
             return;
@@ -272,7 +367,8 @@ impl Coordinator {
             .tasks
             .iter()
             .filter(|(_, task)| {
-                task.worker.as_ref() == Some(worker) && matches!(task.state, TaskState::Assigned | TaskState::Running)
+                task.worker.as_ref() == Some(worker)
+                    && matches!(task.state, TaskState::Assigned | TaskState::Running)
             })
             .map(|(partition, _)| *partition)
             .collect();
@@ -282,12 +378,18 @@ impl Coordinator {
             }
         }
         let job = self.jobs.get_mut(&id).expect("exists");
-        if job.aggregator.as_ref().is_some_and(|aggregator| aggregator.worker == *worker) {
+        if job
+            .aggregator
+            .as_ref()
+            .is_some_and(|aggregator| aggregator.worker == *worker)
+        {
             job.aggregator = None;
             job.failed_aggregators.insert(worker.clone());
             job.aggregation_failures += 1;
             if job.aggregation_failures > self.config.max_retries_per_partition {
-                let reason = FailureReason::AggregationBudgetExhausted { last_error: reason.to_owned() };
+                let reason = FailureReason::AggregationBudgetExhausted {
+                    last_error: reason.to_owned(),
+                };
                 return self.finish_job(now, id, JobState::Failed(reason));
             }
             self.elect_aggregator_if_needed(id);
@@ -302,19 +404,30 @@ impl Coordinator {
             return self.finish_job(now, id, JobState::Failed(FailureReason::SetupInvalidated));
         };
         let summary = job.summary.clone().expect("contributions imply a summary");
-        let mut contributions: Vec<Contribution> =
-            job.contributions.values().flat_map(|(_, list)| list.iter().cloned()).collect();
+        let mut contributions: Vec<Contribution> = job
+            .contributions
+            .values()
+            .flat_map(|(_, list)| list.iter().cloned())
+            .collect();
         contributions.sort_by_key(|contribution| contribution.segment);
-        let challenge = self.challenger.derive(&job.program, verifying_key, &summary, &contributions);
+        let challenge =
+            self.challenger
+                .derive(&job.program, verifying_key, &summary, &contributions);
         let duration = now.saturating_since(job.phase_started_at);
-        self.metric(MetricEvent::PhaseCompleted { phase: Phase::Contributions, duration });
+        self.metric(MetricEvent::PhaseCompleted {
+            phase: Phase::Contributions,
+            duration,
+        });
         let job = self.jobs.get_mut(&id).expect("exists");
         job.challenge = Some(challenge);
         job.state = JobState::Running(Phase::Prove);
         job.phase_started_at = now;
         job.tasks.clear();
         for partition in (0..job.partition_count).map(PartitionId) {
-            if segments_of_partition(partition, job.partition_count, summary.segment_count).next().is_none() {
+            if segments_of_partition(partition, job.partition_count, summary.segment_count)
+                .next()
+                .is_none()
+            {
                 continue;
             }
             let contributor = job.contributions[&partition].0.clone();
@@ -324,7 +437,8 @@ impl Coordinator {
             }
             job.tasks.insert(partition, task);
         }
-        self.timers.set(Timer::Phase(id), now + self.config.phase2_timeout);
+        self.timers
+            .set(Timer::Phase(id), now + self.config.phase2_timeout);
         self.emit_job(id, JobEventKind::PhaseChanged(Phase::Prove));
         let workers: Vec<WorkerId> = self.jobs[&id].workers.iter().cloned().collect();
         for worker in workers {
@@ -348,14 +462,17 @@ impl Coordinator {
         job.proofs.clear();
         job.aggregator = None;
         job.restarts += 1;
-        job.tasks = (0..job.partition_count).map(|partition| (PartitionId(partition), Task::pending())).collect();
+        job.tasks = (0..job.partition_count)
+            .map(|partition| (PartitionId(partition), Task::pending()))
+            .collect();
         if job.restarts > self.config.max_retries_per_partition {
             let reason = FailureReason::AggregationBudgetExhausted {
                 last_error: "phase 1 restarted too often after faulty contributions".to_owned(),
             };
             return self.finish_job(now, id, JobState::Failed(reason));
         }
-        self.timers.set(Timer::Phase(id), now + self.config.phase1_timeout);
+        self.timers
+            .set(Timer::Phase(id), now + self.config.phase1_timeout);
         self.emit_job(id, JobEventKind::PhaseChanged(Phase::Contributions));
         self.dispatch_pending(now, id);
     }
@@ -364,7 +481,8 @@ impl Coordinator {
     /// its phase-2 proofs; in the Aggregate phase any connected job worker will do.
     pub(crate) fn elect_aggregator_if_needed(&mut self, id: JobId) {
         let job = &self.jobs[&id];
-        if job.aggregator.is_some() || !matches!(job.phase(), Some(Phase::Prove | Phase::Aggregate)) {
+        if job.aggregator.is_some() || !matches!(job.phase(), Some(Phase::Prove | Phase::Aggregate))
+        {
             return;
         }
         let aggregate_phase = job.phase() == Some(Phase::Aggregate);
@@ -374,7 +492,9 @@ impl Coordinator {
             .filter(|worker| self.is_connected(worker) && !job.failed_aggregators.contains(*worker))
             .find(|worker| {
                 aggregate_phase
-                    || job.tasks.values().all(|task| task.worker.as_ref() != Some(*worker) || task.state == TaskState::Completed)
+                    || job.tasks.values().all(|task| {
+                        task.worker.as_ref() != Some(*worker) || task.state == TaskState::Completed
+                    })
             })
             .cloned();
         if let Some(worker) = candidate {
@@ -385,9 +505,16 @@ impl Coordinator {
     /// Makes `worker` the job's aggregator and sends it every held proof it did not produce.
     pub(crate) fn promote_aggregator(&mut self, id: JobId, worker: WorkerId) {
         let job = self.jobs.get_mut(&id).expect("exists");
-        assert!(job.aggregator.is_none(), "at most one aggregator per job attempt");
+        assert!(
+            job.aggregator.is_none(),
+            "at most one aggregator per job attempt"
+        );
         let attempt = job.take_attempt();
-        job.aggregator = Some(Aggregator { worker: worker.clone(), attempt, sent: BTreeSet::new() });
+        job.aggregator = Some(Aggregator {
+            worker: worker.clone(),
+            attempt,
+            sent: BTreeSet::new(),
+        });
         let partitions: Vec<PartitionId> = job.tasks.keys().copied().collect();
         let fence = self.fence(id, attempt);
         self.send(&worker, ToWorker::BecomeAggregator { fence, partitions });
@@ -397,21 +524,40 @@ impl Coordinator {
     /// Sends the aggregator every completed proof it has not been sent and did not produce.
     pub(crate) fn forward_proofs(&mut self, id: JobId) {
         let job = &self.jobs[&id];
-        let Some(aggregator) = &job.aggregator else { return };
-        let incarnation = self.workers.get(&aggregator.worker).map(|worker| worker.incarnation);
+        let Some(aggregator) = &job.aggregator else {
+            return;
+        };
+        let incarnation = self
+            .workers
+            .get(&aggregator.worker)
+            .map(|worker| worker.incarnation);
         let fence = self.fence(id, aggregator.attempt);
         let to_send: Vec<(PartitionId, crate::digest::Payload)> = job
             .proofs
             .iter()
             .filter(|(partition, _)| !aggregator.sent.contains(partition))
-            .filter(|(_, held)| !(held.producer == aggregator.worker && Some(held.producer_incarnation) == incarnation))
+            .filter(|(_, held)| {
+                !(held.producer == aggregator.worker
+                    && Some(held.producer_incarnation) == incarnation)
+            })
             .map(|(partition, held)| (*partition, held.proof.clone()))
             .collect();
         let worker = aggregator.worker.clone();
         for (partition, proof) in to_send {
-            self.send(&worker, ToWorker::AggregateProof { fence, partition, proof });
+            self.send(
+                &worker,
+                ToWorker::AggregateProof {
+                    fence,
+                    partition,
+                    proof,
+                },
+            );
             let job = self.jobs.get_mut(&id).expect("exists");
-            job.aggregator.as_mut().expect("exists").sent.insert(partition);
+            job.aggregator
+                .as_mut()
+                .expect("exists")
+                .sent
+                .insert(partition);
         }
     }
 
@@ -421,8 +567,12 @@ impl Coordinator {
         let duration = now.saturating_since(job.phase_started_at);
         job.state = JobState::Running(Phase::Aggregate);
         job.phase_started_at = now;
-        self.metric(MetricEvent::PhaseCompleted { phase: Phase::Prove, duration });
-        self.timers.set(Timer::Phase(id), now + self.config.aggregate_timeout);
+        self.metric(MetricEvent::PhaseCompleted {
+            phase: Phase::Prove,
+            duration,
+        });
+        self.timers
+            .set(Timer::Phase(id), now + self.config.aggregate_timeout);
         self.emit_job(id, JobEventKind::PhaseChanged(Phase::Aggregate));
         self.elect_aggregator_if_needed(id);
     }
@@ -430,13 +580,18 @@ impl Coordinator {
     /// Re-sends a reconnected worker what its current role in the job needs; the worker
     /// ignores assignments it already holds (same fence).
     pub(crate) fn resync_worker(&mut self, id: JobId, worker: &WorkerId) {
-        let Some(job) = self.jobs.get(&id) else { return };
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
         if job.phase().is_none() {
             return;
         }
-        let mut by_attempt: std::collections::BTreeMap<crate::ids::Attempt, Vec<PartitionId>> = Default::default();
+        let mut by_attempt: std::collections::BTreeMap<crate::ids::Attempt, Vec<PartitionId>> =
+            Default::default();
         for (partition, task) in &job.tasks {
-            if task.worker.as_ref() == Some(worker) && matches!(task.state, TaskState::Assigned | TaskState::Running) {
+            if task.worker.as_ref() == Some(worker)
+                && matches!(task.state, TaskState::Assigned | TaskState::Running)
+            {
                 by_attempt.entry(task.attempt).or_default().push(*partition);
             }
         }
@@ -493,16 +648,26 @@ impl Coordinator {
             self.timers.cancel(&timer);
         }
         self.timers.set(Timer::Ttl(id), now + self.config.job_ttl);
-        self.outputs.push_back(Output::Persist(Record::JobFinished { job: id, outcome: state.name() }));
+        self.outputs.push_back(Output::Persist(Record::JobFinished {
+            job: id,
+            outcome: state.name(),
+        }));
         let event = match &state {
-            JobState::Completed => {
-                JobEventKind::Completed(self.jobs[&id].result.clone().expect("completed jobs hold a result"))
-            }
+            JobState::Completed => JobEventKind::Completed(
+                self.jobs[&id]
+                    .result
+                    .clone()
+                    .expect("completed jobs hold a result"),
+            ),
             JobState::Failed(reason) => JobEventKind::Failed(reason.clone()),
             _ => JobEventKind::Cancelled,
         };
         self.emit_job(id, event);
-        self.metric(MetricEvent::JobFinished { kind, outcome: state.name(), duration });
+        self.metric(MetricEvent::JobFinished {
+            kind,
+            outcome: state.name(),
+            duration,
+        });
         self.schedule(now);
         self.check_drain_complete();
     }
@@ -518,19 +683,31 @@ impl Coordinator {
     }
 
     pub(super) fn on_queue_timeout(&mut self, now: Instant, id: JobId) {
-        if self.jobs.get(&id).is_some_and(|job| job.state == JobState::Queued) {
+        if self
+            .jobs
+            .get(&id)
+            .is_some_and(|job| job.state == JobState::Queued)
+        {
             self.finish_job(now, id, JobState::Failed(FailureReason::QueueTimeout));
         }
     }
 
     pub(super) fn on_phase_timeout(&mut self, now: Instant, id: JobId) {
         if let Some(phase) = self.jobs.get(&id).and_then(|job| job.phase()) {
-            self.finish_job(now, id, JobState::Failed(FailureReason::PhaseTimeout(phase)));
+            self.finish_job(
+                now,
+                id,
+                JobState::Failed(FailureReason::PhaseTimeout(phase)),
+            );
         }
     }
 
     pub(super) fn on_ttl_expired(&mut self, id: JobId) {
-        if self.jobs.get(&id).is_some_and(|job| job.state.is_terminal()) {
+        if self
+            .jobs
+            .get(&id)
+            .is_some_and(|job| job.state.is_terminal())
+        {
             self.jobs.remove(&id);
             self.metric(MetricEvent::JobEvicted);
         }

@@ -196,7 +196,10 @@ impl Coordinator {
 
     /// Streams open but not yet registered.
     pub fn connecting(&self) -> usize {
-        self.connections.values().filter(|worker| worker.is_none()).count()
+        self.connections
+            .values()
+            .filter(|worker| worker.is_none())
+            .count()
     }
 
     /// Whether a drain has begun.
@@ -245,7 +248,10 @@ impl Coordinator {
         match input {
             Input::Connected { connection } => self.on_connected(now, connection),
             Input::Closed { connection } => self.on_closed(now, connection),
-            Input::Message { connection, message } => self.on_message(now, connection, message),
+            Input::Message {
+                connection,
+                message,
+            } => self.on_message(now, connection, message),
         }
     }
 
@@ -260,7 +266,9 @@ impl Coordinator {
             return Err(RegisterProgramError::Draining);
         }
         if self.programs.len() >= self.config.max_programs as usize {
-            return Err(RegisterProgramError::RegistryFull { max_programs: self.config.max_programs });
+            return Err(RegisterProgramError::RegistryFull {
+                max_programs: self.config.max_programs,
+            });
         }
         self.programs.insert(program, ProgramState::Registered);
         Ok(())
@@ -269,15 +277,25 @@ impl Coordinator {
     /// Starts the setup of a program on every connected worker. A running or completed setup
     /// is left as it is; a failed one is retried.
     pub fn request_setup(&mut self, now: Instant, program: ProgramId) -> Result<(), SetupError> {
-        let state = self.programs.get(&program).ok_or(SetupError::UnknownProgram(program))?;
+        let state = self
+            .programs
+            .get(&program)
+            .ok_or(SetupError::UnknownProgram(program))?;
         if state.is_active() {
             return Ok(());
         }
         if self.draining {
             return Err(SetupError::Draining);
         }
-        self.programs.insert(program, ProgramState::SetupRunning { started_at: now, candidate: None });
-        self.timers.set(Timer::Setup(program), now + self.config.setup_timeout);
+        self.programs.insert(
+            program,
+            ProgramState::SetupRunning {
+                started_at: now,
+                candidate: None,
+            },
+        );
+        self.timers
+            .set(Timer::Setup(program), now + self.config.setup_timeout);
         let connected: Vec<WorkerId> = self
             .workers
             .values()
@@ -295,12 +313,16 @@ impl Coordinator {
         if self.draining {
             return Err(SubmitError::Draining);
         }
-        let state =
-            self.programs.get(&request.program).ok_or(SubmitError::UnknownProgram(request.program))?;
+        let state = self
+            .programs
+            .get(&request.program)
+            .ok_or(SubmitError::UnknownProgram(request.program))?;
         if request.kind == JobKind::Prove && !matches!(state, ProgramState::Ready { .. }) {
             return Err(SubmitError::SetupNotReady(request.program));
         }
-        let units = request.compute_units.unwrap_or(self.config.default_compute_units);
+        let units = request
+            .compute_units
+            .unwrap_or(self.config.default_compute_units);
         if units == 0 || units > self.config.max_compute_units_per_job {
             return Err(SubmitError::InvalidComputeUnits {
                 requested: units,
@@ -308,15 +330,19 @@ impl Coordinator {
             });
         }
         if self.queue.len() >= self.config.max_queued_jobs as usize {
-            return Err(SubmitError::QueueFull { max_queued_jobs: self.config.max_queued_jobs });
+            return Err(SubmitError::QueueFull {
+                max_queued_jobs: self.config.max_queued_jobs,
+            });
         }
         let mut id = JobId(self.rng.next_u128());
         while self.jobs.contains_key(&id) {
             id = JobId(self.rng.next_u128());
         }
-        self.jobs.insert(id, Job::new(id, request.kind, request.program, units, now));
+        self.jobs
+            .insert(id, Job::new(id, request.kind, request.program, units, now));
         self.queue.push_back(id);
-        self.timers.set(Timer::Queue(id), now + self.config.queue_timeout);
+        self.timers
+            .set(Timer::Queue(id), now + self.config.queue_timeout);
         self.outputs.push_back(Output::Persist(Record::JobAdmitted {
             job: id,
             kind: request.kind,
@@ -330,9 +356,16 @@ impl Coordinator {
 
     /// Cancels a job in any non-terminal state; its workers are told to stop.
     pub fn cancel_job(&mut self, now: Instant, job: JobId) -> Result<(), CancelError> {
-        let state = &self.jobs.get(&job).ok_or(CancelError::UnknownJob(job))?.state;
+        let state = &self
+            .jobs
+            .get(&job)
+            .ok_or(CancelError::UnknownJob(job))?
+            .state;
         if state.is_terminal() {
-            return Err(CancelError::AlreadyTerminal { job, state: state.name() });
+            return Err(CancelError::AlreadyTerminal {
+                job,
+                state: state.name(),
+            });
         }
         self.finish_job(now, job, JobState::Cancelled);
         Ok(())
@@ -363,13 +396,22 @@ impl Coordinator {
     /// Sends to a worker's current connection; dropped while it is disconnected (what it
     /// needs is re-sent when it reconnects).
     pub(crate) fn send(&mut self, worker: &WorkerId, message: ToWorker) {
-        if let Some(connection) = self.workers.get(worker).and_then(|worker| worker.connection) {
-            self.outputs.push_back(Output::Send { connection, message });
+        if let Some(connection) = self
+            .workers
+            .get(worker)
+            .and_then(|worker| worker.connection)
+        {
+            self.outputs.push_back(Output::Send {
+                connection,
+                message,
+            });
         }
     }
 
     pub(crate) fn send_setup(&mut self, worker: &WorkerId, program: ProgramId) {
-        let Some(entry) = self.workers.get_mut(worker) else { return };
+        let Some(entry) = self.workers.get_mut(worker) else {
+            return;
+        };
         entry.setups.insert(program, LocalSetup::Pending);
         self.send(worker, ToWorker::Setup { program });
     }
@@ -386,10 +428,18 @@ impl Coordinator {
     }
 
     fn on_drain_deadline(&mut self, now: Instant) {
-        let unfinished: Vec<JobId> =
-            self.jobs.values().filter(|job| !job.state.is_terminal()).map(|job| job.id).collect();
+        let unfinished: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|job| !job.state.is_terminal())
+            .map(|job| job.id)
+            .collect();
         for job in unfinished {
-            self.finish_job(now, job, JobState::Failed(crate::job::FailureReason::Drained));
+            self.finish_job(
+                now,
+                job,
+                JobState::Failed(crate::job::FailureReason::Drained),
+            );
         }
         self.check_drain_complete();
     }

@@ -18,7 +18,10 @@ impl Coordinator {
             return;
         }
         self.connections.insert(connection, None);
-        self.timers.set(Timer::Registration(connection), now + self.config.heartbeat_timeout);
+        self.timers.set(
+            Timer::Registration(connection),
+            now + self.config.heartbeat_timeout,
+        );
     }
 
     pub(super) fn on_registration_timeout(&mut self, connection: ConnectionId) {
@@ -33,7 +36,9 @@ impl Coordinator {
 
     pub(super) fn on_closed(&mut self, now: Instant, connection: ConnectionId) {
         self.timers.cancel(&Timer::Registration(connection));
-        let Some(owner) = self.connections.remove(&connection) else { return };
+        let Some(owner) = self.connections.remove(&connection) else {
+            return;
+        };
         if let Some(worker) = owner {
             self.disconnect(now, &worker);
         }
@@ -41,11 +46,18 @@ impl Coordinator {
 
     /// Marks a worker disconnected and starts its reconnect grace period.
     fn disconnect(&mut self, now: Instant, worker: &WorkerId) {
-        let Some(entry) = self.workers.get_mut(worker) else { return };
-        let Some(connection) = entry.connection.take() else { return };
+        let Some(entry) = self.workers.get_mut(worker) else {
+            return;
+        };
+        let Some(connection) = entry.connection.take() else {
+            return;
+        };
         self.connections.remove(&connection);
         self.timers.cancel(&Timer::Heartbeat(worker.clone()));
-        self.timers.set(Timer::ReconnectGrace(worker.clone()), now + self.config.reconnect_grace_period);
+        self.timers.set(
+            Timer::ReconnectGrace(worker.clone()),
+            now + self.config.reconnect_grace_period,
+        );
         // A disconnected worker no longer counts for pending setups.
         let pending: Vec<ProgramId> = entry
             .setups
@@ -62,7 +74,9 @@ impl Coordinator {
         let Some(connection) = self.workers.get(&worker).and_then(|entry| entry.connection) else {
             return;
         };
-        self.metric(MetricEvent::HeartbeatMissed { worker: worker.clone() });
+        self.metric(MetricEvent::HeartbeatMissed {
+            worker: worker.clone(),
+        });
         self.outputs.push_back(Output::Close {
             connection,
             reason: "heartbeat timeout".to_owned(),
@@ -71,19 +85,28 @@ impl Coordinator {
     }
 
     pub(super) fn on_grace_expired(&mut self, now: Instant, worker: WorkerId) {
-        if self.workers.get(&worker).is_some_and(|entry| entry.connection.is_none()) {
+        if self
+            .workers
+            .get(&worker)
+            .is_some_and(|entry| entry.connection.is_none())
+        {
             self.remove_worker(now, &worker, "worker lost: reconnect grace period expired");
         }
     }
 
     /// Removes a worker from the pool: its unfinished work is failed and reassigned.
     pub(crate) fn remove_worker(&mut self, now: Instant, worker: &WorkerId, reason: &str) {
-        let Some(entry) = self.workers.remove(worker) else { return };
+        let Some(entry) = self.workers.remove(worker) else {
+            return;
+        };
         self.timers.cancel(&Timer::Heartbeat(worker.clone()));
         self.timers.cancel(&Timer::ReconnectGrace(worker.clone()));
         if let Some(connection) = entry.connection {
             self.connections.remove(&connection);
-            self.outputs.push_back(Output::Close { connection, reason: reason.to_owned() });
+            self.outputs.push_back(Output::Close {
+                connection,
+                reason: reason.to_owned(),
+            });
         }
         for program in entry.setups.keys() {
             self.check_setup_complete(*program);
@@ -94,19 +117,49 @@ impl Coordinator {
         self.schedule(now);
     }
 
-    pub(super) fn on_message(&mut self, now: Instant, connection: ConnectionId, message: FromWorker) {
+    pub(super) fn on_message(
+        &mut self,
+        now: Instant,
+        connection: ConnectionId,
+        message: FromWorker,
+    ) {
         let Some(owner) = self.connections.get(&connection).cloned() else {
             self.counters.stale_connection_messages += 1;
             self.metric(MetricEvent::StaleConnectionMessage);
             return;
         };
         match (owner, message) {
-            (None, FromWorker::Register { worker, compute_units, protocol_version }) => {
-                self.on_register(now, connection, worker, compute_units, protocol_version, None)
-            }
-            (None, FromWorker::Reconnect { worker, compute_units, protocol_version, held }) => {
-                self.on_register(now, connection, worker, compute_units, protocol_version, Some(held))
-            }
+            (
+                None,
+                FromWorker::Register {
+                    worker,
+                    compute_units,
+                    protocol_version,
+                },
+            ) => self.on_register(
+                now,
+                connection,
+                worker,
+                compute_units,
+                protocol_version,
+                None,
+            ),
+            (
+                None,
+                FromWorker::Reconnect {
+                    worker,
+                    compute_units,
+                    protocol_version,
+                    held,
+                },
+            ) => self.on_register(
+                now,
+                connection,
+                worker,
+                compute_units,
+                protocol_version,
+                Some(held),
+            ),
             (None, _) => {
                 self.connections.remove(&connection);
                 self.timers.cancel(&Timer::Registration(connection));
@@ -125,15 +178,24 @@ impl Coordinator {
     fn touch(&mut self, now: Instant, worker: &WorkerId) {
         if let Some(entry) = self.workers.get_mut(worker) {
             entry.last_seen = now;
-            self.timers.set(Timer::Heartbeat(worker.clone()), now + self.config.heartbeat_timeout);
+            self.timers.set(
+                Timer::Heartbeat(worker.clone()),
+                now + self.config.heartbeat_timeout,
+            );
         }
     }
 
     fn refuse(&mut self, connection: ConnectionId, refusal: RegistrationRefusal) {
         self.connections.remove(&connection);
         self.metric(MetricEvent::RegistrationRefused);
-        self.outputs.push_back(Output::Send { connection, message: ToWorker::Refused(refusal.clone()) });
-        self.outputs.push_back(Output::Close { connection, reason: format!("registration refused: {refusal:?}") });
+        self.outputs.push_back(Output::Send {
+            connection,
+            message: ToWorker::Refused(refusal.clone()),
+        });
+        self.outputs.push_back(Output::Close {
+            connection,
+            reason: format!("registration refused: {refusal:?}"),
+        });
     }
 
     /// A fresh registration (`held == None`) or a reconnection (`held == Some(..)`).
@@ -159,7 +221,10 @@ impl Coordinator {
         }
         let max = self.config.max_compute_units_per_worker;
         if compute_units == 0 || compute_units > max {
-            let refusal = RegistrationRefusal::InvalidComputeUnits { advertised: compute_units, max };
+            let refusal = RegistrationRefusal::InvalidComputeUnits {
+                advertised: compute_units,
+                max,
+            };
             return self.refuse(connection, refusal);
         }
         let known = self.workers.contains_key(&worker);
@@ -167,7 +232,9 @@ impl Coordinator {
             return self.refuse(connection, RegistrationRefusal::Draining);
         }
         if !known && self.workers.len() >= self.config.max_total_workers as usize {
-            let refusal = RegistrationRefusal::PoolFull { max_total_workers: self.config.max_total_workers };
+            let refusal = RegistrationRefusal::PoolFull {
+                max_total_workers: self.config.max_total_workers,
+            };
             return self.refuse(connection, refusal);
         }
         let fresh_process = held.is_none();
@@ -185,19 +252,25 @@ impl Coordinator {
             && old != connection
         {
             self.connections.remove(&old);
-            self.outputs.push_back(Output::Close { connection: old, reason: "superseded by a reconnection".to_owned() });
+            self.outputs.push_back(Output::Close {
+                connection: old,
+                reason: "superseded by a reconnection".to_owned(),
+            });
         }
-        let entry = self.workers.entry(worker.clone()).or_insert_with(|| Worker {
-            id: worker.clone(),
-            compute_units,
-            connection: None,
-            generation,
-            incarnation,
-            last_seen: now,
-            booked: None,
-            setups: BTreeMap::new(),
-            draining: false,
-        });
+        let entry = self
+            .workers
+            .entry(worker.clone())
+            .or_insert_with(|| Worker {
+                id: worker.clone(),
+                compute_units,
+                connection: None,
+                generation,
+                incarnation,
+                last_seen: now,
+                booked: None,
+                setups: BTreeMap::new(),
+                draining: false,
+            });
         entry.connection = Some(connection);
         entry.generation = generation;
         entry.last_seen = now;
@@ -206,7 +279,10 @@ impl Coordinator {
         }
         self.connections.insert(connection, Some(worker.clone()));
         self.timers.cancel(&Timer::ReconnectGrace(worker.clone()));
-        self.timers.set(Timer::Heartbeat(worker.clone()), now + self.config.heartbeat_timeout);
+        self.timers.set(
+            Timer::Heartbeat(worker.clone()),
+            now + self.config.heartbeat_timeout,
+        );
         self.outputs.push_back(Output::Send {
             connection,
             message: ToWorker::Registered {
@@ -264,7 +340,9 @@ impl Coordinator {
                 self.remove_worker(now, worker, "registered twice on one stream");
             }
             FromWorker::Heartbeat => self.send(worker, ToWorker::HeartbeatAck),
-            FromWorker::SetupDone { program, result } => self.on_setup_done(now, worker, program, result),
+            FromWorker::SetupDone { program, result } => {
+                self.on_setup_done(now, worker, program, result)
+            }
             FromWorker::Draining => {
                 if let Some(entry) = self.workers.get_mut(worker) {
                     entry.draining = true;
@@ -276,8 +354,16 @@ impl Coordinator {
 
     // ---- setups ----
 
-    fn on_setup_done(&mut self, now: Instant, worker: &WorkerId, program: ProgramId, result: Result<Digest, String>) {
-        let Some(entry) = self.workers.get_mut(worker) else { return };
+    fn on_setup_done(
+        &mut self,
+        now: Instant,
+        worker: &WorkerId,
+        program: ProgramId,
+        result: Result<Digest, String>,
+    ) {
+        let Some(entry) = self.workers.get_mut(worker) else {
+            return;
+        };
         if entry.setups.get(&program) != Some(&LocalSetup::Pending) {
             self.counters.duplicate_results += 1;
             self.metric(MetricEvent::DuplicateResultIgnored);
@@ -285,7 +371,13 @@ impl Coordinator {
         }
         let state = self.programs.get(&program).cloned();
         match (state, result) {
-            (Some(ProgramState::SetupRunning { started_at, candidate }), Ok(digest)) => {
+            (
+                Some(ProgramState::SetupRunning {
+                    started_at,
+                    candidate,
+                }),
+                Ok(digest),
+            ) => {
                 if let Some((first, expected)) = &candidate
                     && *expected != digest
                 {
@@ -294,25 +386,51 @@ impl Coordinator {
                     );
                     return self.fail_setup(program, reason);
                 }
-                self.workers.get_mut(worker).expect("checked above").setups.insert(program, LocalSetup::Done(digest));
+                self.workers
+                    .get_mut(worker)
+                    .expect("checked above")
+                    .setups
+                    .insert(program, LocalSetup::Done(digest));
                 let candidate = candidate.or(Some((worker.clone(), digest)));
-                self.programs.insert(program, ProgramState::SetupRunning { started_at, candidate });
+                self.programs.insert(
+                    program,
+                    ProgramState::SetupRunning {
+                        started_at,
+                        candidate,
+                    },
+                );
                 self.check_setup_complete(program);
             }
             (Some(ProgramState::SetupRunning { .. }), Err(error)) => {
                 self.fail_setup(program, format!("setup failed on worker {worker}: {error}"));
             }
-            (Some(ProgramState::Ready { verifying_key }), Ok(digest)) if digest == verifying_key => {
-                self.workers.get_mut(worker).expect("checked above").setups.insert(program, LocalSetup::Done(digest));
+            (Some(ProgramState::Ready { verifying_key }), Ok(digest))
+                if digest == verifying_key =>
+            {
+                self.workers
+                    .get_mut(worker)
+                    .expect("checked above")
+                    .setups
+                    .insert(program, LocalSetup::Done(digest));
             }
             (Some(ProgramState::Ready { .. }), _) => {
                 // A late joiner that cannot reproduce the established key is unfit for work.
-                self.metric(MetricEvent::WorkerFaulty { worker: worker.clone() });
-                self.remove_worker(now, worker, "setup disagrees with the established verifying key");
+                self.metric(MetricEvent::WorkerFaulty {
+                    worker: worker.clone(),
+                });
+                self.remove_worker(
+                    now,
+                    worker,
+                    "setup disagrees with the established verifying key",
+                );
             }
             _ => {
                 // The setup was abandoned meanwhile; forget the worker's copy.
-                self.workers.get_mut(worker).expect("checked above").setups.remove(&program);
+                self.workers
+                    .get_mut(worker)
+                    .expect("checked above")
+                    .setups
+                    .remove(&program);
             }
         }
         self.schedule(now);
@@ -320,7 +438,8 @@ impl Coordinator {
 
     fn fail_setup(&mut self, program: ProgramId, reason: String) {
         self.timers.cancel(&Timer::Setup(program));
-        self.programs.insert(program, ProgramState::SetupFailed { reason });
+        self.programs
+            .insert(program, ProgramState::SetupFailed { reason });
         for entry in self.workers.values_mut() {
             entry.setups.remove(&program);
         }
@@ -329,7 +448,10 @@ impl Coordinator {
     /// A running setup is complete once some worker reported and no connected worker owes a
     /// report.
     pub(crate) fn check_setup_complete(&mut self, program: ProgramId) {
-        let Some(ProgramState::SetupRunning { candidate: Some((_, digest)), .. }) = self.programs.get(&program)
+        let Some(ProgramState::SetupRunning {
+            candidate: Some((_, digest)),
+            ..
+        }) = self.programs.get(&program)
         else {
             return;
         };
@@ -341,18 +463,32 @@ impl Coordinator {
             return;
         }
         self.timers.cancel(&Timer::Setup(program));
-        self.programs.insert(program, ProgramState::Ready { verifying_key: digest });
-        self.outputs.push_back(Output::Persist(Record::ProgramReady { program, verifying_key: digest }));
+        self.programs.insert(
+            program,
+            ProgramState::Ready {
+                verifying_key: digest,
+            },
+        );
+        self.outputs
+            .push_back(Output::Persist(Record::ProgramReady {
+                program,
+                verifying_key: digest,
+            }));
     }
 
     pub(super) fn on_setup_timeout(&mut self, program: ProgramId) {
-        if matches!(self.programs.get(&program), Some(ProgramState::SetupRunning { .. })) {
+        if matches!(
+            self.programs.get(&program),
+            Some(ProgramState::SetupRunning { .. })
+        ) {
             self.fail_setup(program, "setup timed out".to_owned());
         }
     }
 
     /// Whether a job's worker may still be relied on (connected and not removed).
     pub(crate) fn is_connected(&self, worker: &WorkerId) -> bool {
-        self.workers.get(worker).is_some_and(|entry| entry.connection.is_some())
+        self.workers
+            .get(worker)
+            .is_some_and(|entry| entry.connection.is_some())
     }
 }
