@@ -155,6 +155,8 @@ pub struct SimWorker {
     pub alive: bool,
     /// Whether the model prover produces wrong commitments.
     pub faulty: bool,
+    /// Whether the model prover's phase-2 proofs are garbage (commitments stay right).
+    pub bad_proofs: bool,
     /// Milliseconds each partition's work takes.
     pub work_ms: u64,
     config: WorkerConfig,
@@ -224,6 +226,7 @@ impl Network {
             connection: None,
             alive: true,
             faulty: false,
+            bad_proofs: false,
             work_ms,
             config,
             work: Vec::new(),
@@ -427,6 +430,7 @@ impl Network {
         let worker = self.workers.get_mut(id).expect("exists");
         let step = Duration::from_millis(worker.work_ms);
         let faulty = worker.faulty;
+        let bad_proofs = worker.bad_proofs;
         let mut at = now;
         let mut push = |worker: &mut SimWorker, job: JobId, result: WorkResult| {
             at = at + step;
@@ -490,7 +494,11 @@ impl Network {
                         partition_count,
                         faulty,
                     );
-                    let proof = model_proof(&challenge, partition, &contributions);
+                    let proof = if bad_proofs {
+                        Payload::from(vec![0u8; 32])
+                    } else {
+                        model_proof(&challenge, partition, &contributions)
+                    };
                     worker
                         .produced
                         .insert((fence.job, partition), proof.clone());
@@ -523,7 +531,11 @@ impl Network {
                         partition_count,
                         faulty,
                     );
-                    let proof = model_proof(&challenge, partition, &contributions);
+                    let proof = if bad_proofs {
+                        Payload::from(vec![0u8; 32])
+                    } else {
+                        model_proof(&challenge, partition, &contributions)
+                    };
                     worker
                         .produced
                         .insert((fence.job, partition), proof.clone());

@@ -222,6 +222,7 @@ pub struct WorkerCore {
     job: Option<JobId>,
     fences: BTreeSet<Fence>,
     received_proofs: BTreeSet<(Fence, PartitionId)>,
+    aggregation: Option<Fence>,
     outstanding: BTreeMap<Fence, u32>,
     setups: BTreeMap<ProgramId, Option<Result<Digest, String>>>,
     sent_log: VecDeque<FromWorker>,
@@ -250,6 +251,7 @@ impl WorkerCore {
             job: None,
             fences: BTreeSet::new(),
             received_proofs: BTreeSet::new(),
+            aggregation: None,
             outstanding: BTreeMap::new(),
             setups: BTreeMap::new(),
             sent_log: VecDeque::new(),
@@ -518,6 +520,9 @@ impl WorkerCore {
             }
             ToWorker::BecomeAggregator { fence, partitions } => {
                 self.take_assignment(fence, 1, WorkOrder::Aggregate { fence, partitions });
+                if self.fences.contains(&fence) {
+                    self.aggregation = Some(fence);
+                }
             }
             ToWorker::AggregateProof {
                 fence,
@@ -599,6 +604,7 @@ impl WorkerCore {
         self.job = None;
         self.fences.clear();
         self.received_proofs.clear();
+        self.aggregation = None;
         self.outstanding.clear();
         self.sent_log.clear();
         self.outbox
@@ -631,21 +637,41 @@ impl WorkerCore {
                 partition,
                 contributions,
                 proof,
-            } => FromWorker::Proved {
-                fence,
-                partition,
-                contributions,
-                proof,
-            },
+            } => {
+                // An aggregator folds the proofs it produces itself: the coordinator sends it
+                // only the others'.
+                if let Some(aggregation) = self.aggregation
+                    && aggregation.job == fence.job
+                    && self.fences.contains(&fence)
+                    && self.received_proofs.insert((aggregation, partition))
+                {
+                    let order = WorkOrder::AddProof {
+                        fence: aggregation,
+                        partition,
+                        proof: proof.clone(),
+                    };
+                    self.outputs.push_back(WorkerOutput::Start(order));
+                }
+                FromWorker::Proved {
+                    fence,
+                    partition,
+                    contributions,
+                    proof,
+                }
+            }
             WorkResult::ProofRejected {
                 fence,
                 partition,
                 reason,
-            } => FromWorker::ProofRejected {
-                fence,
-                partition,
-                reason,
-            },
+            } => {
+                // A replacement proof for the partition will come.
+                self.received_proofs.remove(&(fence, partition));
+                FromWorker::ProofRejected {
+                    fence,
+                    partition,
+                    reason,
+                }
+            }
             WorkResult::Aggregated { fence, proof } => FromWorker::Aggregated { fence, proof },
             WorkResult::Executed {
                 fence,

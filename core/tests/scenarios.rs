@@ -884,3 +884,115 @@ fn draining_worker_finishes_its_work_then_exits_and_takes_no_more() {
     // The job still completes, on the other worker if need be.
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
 }
+
+#[test]
+fn program_registry_refuses_programs_past_its_limit_and_while_draining() {
+    let mut net = Network::new(
+        CoordinatorConfig {
+            max_programs: 1,
+            ..config()
+        },
+        1,
+    );
+    net.coordinator
+        .register_program(ProgramId([1; 32]))
+        .unwrap();
+    net.coordinator
+        .register_program(ProgramId([1; 32]))
+        .unwrap(); // idempotent
+    assert_eq!(
+        net.coordinator.register_program(ProgramId([2; 32])),
+        Err(RegisterProgramError::RegistryFull { max_programs: 1 })
+    );
+    net.coordinator.begin_drain(net.now, Duration::from_secs(1));
+    assert_eq!(
+        net.coordinator.request_setup(net.now, ProgramId([1; 32])),
+        Err(SetupError::Draining)
+    );
+    assert_eq!(
+        net.coordinator.request_setup(net.now, ProgramId([5; 32])),
+        Err(SetupError::UnknownProgram(ProgramId([5; 32])))
+    );
+}
+
+#[test]
+fn setup_that_no_worker_answers_times_out() {
+    let mut net = Network::new(config(), 1);
+    let program = ProgramId([4; 32]);
+    net.coordinator.register_program(program).unwrap();
+    net.coordinator.request_setup(net.now, program).unwrap();
+    net.run_for(Duration::from_secs(6));
+    assert!(
+        matches!(net.coordinator.program(program), Some(ProgramState::SetupFailed { reason }) if reason.contains("timed out"))
+    );
+}
+
+#[test]
+fn job_admission_is_persisted_before_the_job_is_announced() {
+    let mut net = network(&[("a", 1)], config());
+    let program = net.ready_program(2);
+    let job = net
+        .coordinator
+        .submit_job(
+            net.now,
+            JobRequest {
+                kind: JobKind::Prove,
+                program,
+                compute_units: Some(1),
+            },
+        )
+        .unwrap();
+    let outputs: Vec<Output> = std::iter::from_fn(|| net.coordinator.poll_output()).collect();
+    let persisted = outputs
+        .iter()
+        .position(|o| matches!(o, Output::Persist(Record::JobAdmitted { job: j, .. }) if *j == job))
+        .unwrap();
+    let announced = outputs
+        .iter()
+        .position(|o| {
+            matches!(
+                o,
+                Output::Job(JobEvent {
+                    kind: JobEventKind::Queued { .. },
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    let assigned = outputs
+        .iter()
+        .position(|o| {
+            matches!(
+                o,
+                Output::Send {
+                    message: ToWorker::AssignContributions { .. },
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(persisted < announced && persisted < assigned);
+}
+
+#[test]
+fn rejected_partial_proof_marks_its_producer_faulty_and_is_proved_again() {
+    let mut net = network(&[("a", 1), ("b", 1), ("c", 1)], config());
+    let program = net.ready_program(6);
+    // "b" produces proofs that do not verify; it is slow, so it is never the aggregator.
+    net.workers.get_mut(&w("b")).unwrap().bad_proofs = true;
+    net.workers.get_mut(&w("b")).unwrap().work_ms = 200;
+    let job = prove(&mut net, program, Some(3));
+    assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
+    assert!(
+        net.metrics
+            .contains(&MetricEvent::WorkerFaulty { worker: w("b") })
+    );
+    assert!(
+        net.metrics
+            .iter()
+            .any(|m| matches!(m, MetricEvent::ProofRejected { .. }))
+    );
+    let held = net.coordinator.job(job).unwrap();
+    assert!(held.failures.values().any(|count| *count >= 1));
+    assert!(held.proofs.values().all(|proof| proof.producer != w("b")));
+}

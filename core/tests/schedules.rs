@@ -71,6 +71,7 @@ struct Setup {
     units: Vec<u32>,
     work_ms: Vec<u64>,
     faulty: Option<usize>,
+    bad_proofs: Option<usize>,
     seed: u64,
 }
 
@@ -79,12 +80,14 @@ fn setup() -> impl Strategy<Value = Setup> {
         prop::collection::vec(1u32..=3, 4),
         prop::collection::vec(1u64..200, 4),
         prop::option::weighted(0.15, 0usize..4),
+        prop::option::weighted(0.15, 0usize..4),
         any::<u64>(),
     )
-        .prop_map(|(units, work_ms, faulty, seed)| Setup {
+        .prop_map(|(units, work_ms, faulty, bad_proofs, seed)| Setup {
             units,
             work_ms,
             faulty,
+            bad_proofs,
             seed,
         })
 }
@@ -206,7 +209,9 @@ fn run_schedule(setup: &Setup, events: &[Event]) -> Result<Outcome, String> {
     let mut net = Network::new(config(), setup.seed);
     for (index, id) in WORKERS.iter().enumerate() {
         net.add_worker(id, setup.units[index], setup.work_ms[index]);
-        net.workers.get_mut(&WorkerId::from(*id)).unwrap().faulty = setup.faulty == Some(index);
+        let worker = net.workers.get_mut(&WorkerId::from(*id)).unwrap();
+        worker.faulty = setup.faulty == Some(index);
+        worker.bad_proofs = setup.bad_proofs == Some(index);
     }
     let mut observer = Observer::default();
     run_steps_until(&mut net, &mut observer, Instant::from_millis(500))?;
@@ -418,6 +423,7 @@ fn fault_free_schedule_completes_every_job() {
         units: vec![2, 2, 1, 1],
         work_ms: vec![20, 30, 40, 50],
         faulty: None,
+        bad_proofs: None,
         seed: 3,
     };
     let mut events = Vec::new();
