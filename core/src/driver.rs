@@ -430,7 +430,6 @@ impl Network {
         let worker = self.workers.get_mut(id).expect("exists");
         let step = Duration::from_millis(worker.work_ms);
         let faulty = worker.faulty;
-        let bad_proofs = worker.bad_proofs;
         let mut at = now;
         let mut push = |worker: &mut SimWorker, job: JobId, result: WorkResult| {
             at = at + step;
@@ -476,44 +475,16 @@ impl Network {
                 challenge,
                 partitions,
             } => {
-                // The model keeps phase-1 data implicitly: it is recomputable from the program id,
-                // which the job id maps to in this driver via the coordinator's job table.
-                let program = self
+                // The model's phase-1 data is recomputable from the program id, which this
+                // driver reads from the coordinator's job table.
+                let Some((program, partition_count)) = self
                     .coordinator
                     .job(fence.job)
-                    .map(|job| (job.program, job.partition_count));
-                let Some((program, partition_count)) = program else {
+                    .map(|job| (job.program, job.partition_count))
+                else {
                     return;
                 };
-                let worker = self.workers.get_mut(id).expect("exists");
-                for partition in partitions {
-                    let contributions = model_contributions(
-                        &program,
-                        fence.job,
-                        partition,
-                        partition_count,
-                        faulty,
-                    );
-                    let proof = if bad_proofs {
-                        Payload::from(vec![0u8; 32])
-                    } else {
-                        model_proof(&challenge, partition, &contributions)
-                    };
-                    worker
-                        .produced
-                        .insert((fence.job, partition), proof.clone());
-                    at = at + step;
-                    worker.work.push((
-                        at,
-                        fence.job,
-                        WorkResult::Proved {
-                            fence,
-                            partition,
-                            contributions,
-                            proof,
-                        },
-                    ));
-                }
+                self.schedule_proofs(id, fence, program, partition_count, partitions, &challenge);
             }
             WorkOrder::RedoAndProve {
                 fence,
@@ -523,33 +494,7 @@ impl Network {
                 challenge,
                 ..
             } => {
-                for partition in partitions {
-                    let contributions = model_contributions(
-                        &program,
-                        fence.job,
-                        partition,
-                        partition_count,
-                        faulty,
-                    );
-                    let proof = if bad_proofs {
-                        Payload::from(vec![0u8; 32])
-                    } else {
-                        model_proof(&challenge, partition, &contributions)
-                    };
-                    worker
-                        .produced
-                        .insert((fence.job, partition), proof.clone());
-                    push(
-                        worker,
-                        fence.job,
-                        WorkResult::Proved {
-                            fence,
-                            partition,
-                            contributions,
-                            proof,
-                        },
-                    );
-                }
+                self.schedule_proofs(id, fence, program, partition_count, partitions, &challenge);
             }
             WorkOrder::Aggregate { fence, partitions } => {
                 let own: BTreeSet<PartitionId> = partitions
@@ -603,6 +548,47 @@ impl Network {
                     },
                 );
             }
+        }
+    }
+
+    /// Schedules one model proof per partition, `work_ms` apart.
+    fn schedule_proofs(
+        &mut self,
+        id: &WorkerId,
+        fence: Fence,
+        program: ProgramId,
+        partition_count: u32,
+        partitions: Vec<PartitionId>,
+        challenge: &Challenge,
+    ) {
+        let now = self.now;
+        let worker = self.workers.get_mut(id).expect("exists");
+        let step = Duration::from_millis(worker.work_ms);
+        let mut at = now;
+        for partition in partitions {
+            let contributions = model_contributions(
+                &program,
+                fence.job,
+                partition,
+                partition_count,
+                worker.faulty,
+            );
+            let proof = if worker.bad_proofs {
+                Payload::from(vec![0u8; 32])
+            } else {
+                model_proof(challenge, partition, &contributions)
+            };
+            worker
+                .produced
+                .insert((fence.job, partition), proof.clone());
+            at = at + step;
+            let result = WorkResult::Proved {
+                fence,
+                partition,
+                contributions,
+                proof,
+            };
+            worker.work.push((at, fence.job, result));
         }
     }
 
