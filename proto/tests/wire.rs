@@ -36,6 +36,7 @@ fn contribution_result() -> WorkerMessage {
                     public_outputs_hash: Bytes::from(vec![0xab; 32]),
                     cycles: 1_000_000,
                 }),
+                partition_id: 1,
             },
         )),
     }

@@ -46,6 +46,7 @@ mod machine;
 mod memory;
 mod program;
 mod program_id;
+pub mod stark;
 pub mod syscall;
 mod trace;
 

@@ -1,0 +1,238 @@
+//! Running work orders on blocking threads. A panic in the backend becomes a failed task
+//! (or a failed setup), never a dead worker.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use zisk_core::{Challenge, Fence, PartitionId, Payload, ProgramId, WorkResult};
+use zisk_proto::bytes::Bytes;
+
+use super::backend::{BackendError, GuestRun, ProvingBackend};
+
+/// A job's guest and input as the worker holds them.
+#[derive(Clone, Debug)]
+pub(crate) struct JobData {
+    pub(crate) program: ProgramId,
+    pub(crate) elf: Bytes,
+    pub(crate) input: Bytes,
+    pub(crate) segment_cycles: u64,
+    pub(crate) partition_count: u32,
+}
+
+impl JobData {
+    fn run(&self, fence: &Fence) -> GuestRun<'_> {
+        GuestRun {
+            job: fence.job,
+            program: self.program,
+            elf: &self.elf,
+            input: &self.input,
+            segment_cycles: self.segment_cycles,
+        }
+    }
+}
+
+/// A unit of blocking work.
+pub(crate) enum Work {
+    Setup {
+        program: ProgramId,
+        elf: Bytes,
+    },
+    Execute {
+        fence: Fence,
+        data: JobData,
+    },
+    Contribute {
+        fence: Fence,
+        data: JobData,
+        partitions: Vec<PartitionId>,
+    },
+    Prove {
+        fence: Fence,
+        challenge: Challenge,
+        partitions: Vec<PartitionId>,
+    },
+    RedoAndProve {
+        fence: Fence,
+        data: JobData,
+        partitions: Vec<PartitionId>,
+        challenge: Challenge,
+    },
+    Verify {
+        fence: Fence,
+        partition: PartitionId,
+        proof: Payload,
+    },
+    Aggregate {
+        fence: Fence,
+        proofs: Vec<(PartitionId, Payload)>,
+    },
+}
+
+/// What finished work reports to the driver.
+pub(crate) enum Finished {
+    /// A result for the core.
+    Result(WorkResult),
+    /// A partial proof given to the aggregator verified.
+    Verified {
+        fence: Fence,
+        partition: PartitionId,
+        proof: Payload,
+    },
+}
+
+fn failed(fence: Fence, error: &BackendError) -> Vec<Finished> {
+    vec![Finished::Result(WorkResult::Failed {
+        fence,
+        reason: error.to_string(),
+    })]
+}
+
+fn proved(fence: Fence, proofs: Vec<super::backend::PartitionProof>) -> Vec<Finished> {
+    proofs
+        .into_iter()
+        .map(|proof| {
+            Finished::Result(WorkResult::Proved {
+                fence,
+                partition: proof.partition,
+                contributions: proof.contributions,
+                proof: proof.proof,
+            })
+        })
+        .collect()
+}
+
+fn perform(backend: &dyn ProvingBackend, work: Work) -> Vec<Finished> {
+    match work {
+        Work::Setup { program, elf } => vec![Finished::Result(WorkResult::SetupDone {
+            program,
+            result: backend
+                .setup(program, &elf)
+                .map_err(|error| error.to_string()),
+        })],
+        Work::Execute { fence, data } => match backend.execute(&data.run(&fence)) {
+            Ok(execution) => vec![Finished::Result(WorkResult::Executed {
+                fence,
+                summary: execution.summary,
+                outputs: execution.outputs.into(),
+            })],
+            Err(error) => failed(fence, &error),
+        },
+        Work::Contribute {
+            fence,
+            data,
+            partitions,
+        } => match backend.contribute(&data.run(&fence), data.partition_count, &partitions) {
+            Ok(results) => results
+                .into_iter()
+                .map(|result| {
+                    Finished::Result(WorkResult::Contributed {
+                        fence,
+                        partition: result.partition,
+                        summary: result.summary,
+                        contributions: result.contributions,
+                    })
+                })
+                .collect(),
+            Err(error) => failed(fence, &error),
+        },
+        Work::Prove {
+            fence,
+            challenge,
+            partitions,
+        } => match backend.prove(fence.job, &challenge, &partitions) {
+            Ok(proofs) => proved(fence, proofs),
+            Err(error) => failed(fence, &error),
+        },
+        Work::RedoAndProve {
+            fence,
+            data,
+            partitions,
+            challenge,
+        } => {
+            // Commitments are deterministic: the coordinator compares the redone ones (sent
+            // with each proof) with those it recorded.
+            let redone = backend
+                .contribute(&data.run(&fence), data.partition_count, &partitions)
+                .and_then(|_| backend.prove(fence.job, &challenge, &partitions));
+            match redone {
+                Ok(proofs) => proved(fence, proofs),
+                Err(error) => failed(fence, &error),
+            }
+        }
+        Work::Verify {
+            fence,
+            partition,
+            proof,
+        } => match backend.verify_partition(fence.job, partition, &proof) {
+            Ok(()) => vec![Finished::Verified {
+                fence,
+                partition,
+                proof,
+            }],
+            Err(error) => vec![Finished::Result(WorkResult::ProofRejected {
+                fence,
+                partition,
+                reason: error.to_string(),
+            })],
+        },
+        Work::Aggregate { fence, proofs } => match backend.aggregate(fence.job, &proofs) {
+            Ok(proof) => vec![Finished::Result(WorkResult::Aggregated { fence, proof })],
+            Err(error) => failed(fence, &error),
+        },
+    }
+}
+
+/// What a panic turns into: the order's failure.
+fn panicked(
+    work_fence: Option<Fence>,
+    program: Option<ProgramId>,
+    message: String,
+) -> Vec<Finished> {
+    let reason = format!("the prover panicked: {message}");
+    match (work_fence, program) {
+        (Some(fence), _) => vec![Finished::Result(WorkResult::Failed { fence, reason })],
+        (None, Some(program)) => vec![Finished::Result(WorkResult::SetupDone {
+            program,
+            result: Err(reason),
+        })],
+        (None, None) => Vec::new(),
+    }
+}
+
+fn fence_of(work: &Work) -> (Option<Fence>, Option<ProgramId>) {
+    match work {
+        Work::Setup { program, .. } => (None, Some(*program)),
+        Work::Execute { fence, .. }
+        | Work::Contribute { fence, .. }
+        | Work::Prove { fence, .. }
+        | Work::RedoAndProve { fence, .. }
+        | Work::Verify { fence, .. }
+        | Work::Aggregate { fence, .. } => (Some(*fence), None),
+    }
+}
+
+/// Runs `work` on a blocking thread and reports every result on `results` (unbounded: the
+/// number of results is bounded by the orders the core issued).
+pub(crate) fn spawn_work(
+    backend: Arc<dyn ProvingBackend>,
+    work: Work,
+    results: mpsc::UnboundedSender<Finished>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let (fence, program) = fence_of(&work);
+        let finished = catch_unwind(AssertUnwindSafe(|| perform(backend.as_ref(), work)))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                tracing::error!(%message, "the prover panicked; the task fails");
+                panicked(fence, program, message)
+            });
+        for result in finished {
+            let _ = results.send(result);
+        }
+    });
+}

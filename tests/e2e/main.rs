@@ -1,0 +1,10 @@
+//! End-to-end tests of real processes on loopback: `zisk-coordinator`, `zisk-worker`s and
+//! the `zisk` CLI, with SIGKILL and SIGTERM. Every wait is bounded; a failing test prints
+//! the logs of the processes it started.
+
+mod harness;
+
+mod cluster;
+mod drain;
+mod embedded;
+mod sigkill;
