@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+pub mod air;
 mod config;
 mod decode;
 mod elf;
