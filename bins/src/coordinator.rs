@@ -182,6 +182,10 @@ async fn futures_join(tasks: Vec<JoinHandle<()>>) {
     }
 }
 
+/// How long the API keeps answering after a drain completed, so that clients following a job
+/// can read its final state.
+pub const DRAIN_LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs the coordinator process until it has drained after a signal.
 ///
 /// # Errors
@@ -230,7 +234,20 @@ pub async fn run_coordinator(settings: CoordinatorSettings) -> anyhow::Result<()
             std::process::exit(EXIT_FORCED);
         }
     }
-    tracing::info!("drain complete; stopping the servers");
+    // Clients following a job learn its outcome from a last GetJob after the watch stream
+    // ends: keep answering for a moment before the listeners close.
+    tracing::info!(
+        linger_ms = DRAIN_LINGER.as_millis() as u64,
+        "drain complete; answering final status queries before stopping"
+    );
+    tokio::select! {
+        () = tokio::time::sleep(DRAIN_LINGER) => {}
+        signal = signals.next() => {
+            tracing::warn!(signal, "second signal: exiting at once");
+            std::process::exit(EXIT_FORCED);
+        }
+    }
+    tracing::info!("stopping the servers");
     running.stop(settings.cluster_shutdown_timeout).await;
     tracing::info!("zisk-coordinator stopped");
     Ok(())

@@ -54,6 +54,11 @@ fn model_summary(program: &ProgramId, job: JobId) -> ExecutionSummary {
     }
 }
 
+/// The public output bytes of the model execution (its digest's bytes).
+pub fn model_outputs(program: &ProgramId, job: JobId) -> Payload {
+    Payload::from(model_summary(program, job).outputs_digest.0.to_vec())
+}
+
 fn model_contributions(
     program: &ProgramId,
     job: JobId,
@@ -606,6 +611,14 @@ impl Network {
 
     fn maybe_finish_aggregation(&mut self, id: &WorkerId) {
         let now = self.now;
+        let outputs = match self.workers[id].aggregation.as_ref() {
+            Some((fence, ..)) => self
+                .coordinator
+                .job(fence.job)
+                .map(|job| model_outputs(&job.program, job.id)),
+            None => return,
+        };
+        let Some(outputs) = outputs else { return };
         let worker = self.workers.get_mut(id).expect("exists");
         let Some((fence, expected, received, finished)) = worker.aggregation.as_mut() else {
             return;
@@ -626,7 +639,11 @@ impl Network {
         worker.work.push((
             now + step,
             fence.job,
-            WorkResult::Aggregated { fence, proof },
+            WorkResult::Aggregated {
+                fence,
+                proof,
+                outputs,
+            },
         ));
     }
 

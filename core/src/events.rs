@@ -117,6 +117,8 @@ pub enum JobResult {
         summary: ExecutionSummary,
         /// The final proof bytes.
         proof: Payload,
+        /// The public output bytes.
+        outputs: Payload,
     },
     /// An execute-only job's result.
     Execution {

@@ -79,6 +79,11 @@ pub enum FailureReason {
         /// The configured limit.
         max: u32,
     },
+    /// The guest failed on this input (a deterministic fault: retrying cannot help).
+    GuestFault {
+        /// The fault as the worker reported it.
+        message: String,
+    },
     /// The program's setup was invalidated while the job ran.
     SetupInvalidated,
     /// The coordinator shut down before the job finished.
@@ -112,6 +117,7 @@ impl fmt::Display for FailureReason {
                     "execution has {segment_count} segments; the limit is {max}"
                 )
             }
+            FailureReason::GuestFault { message } => write!(f, "the guest failed: {message}"),
             FailureReason::SetupInvalidated => f.write_str("the program's setup was invalidated"),
             FailureReason::Drained => {
                 f.write_str("the coordinator shut down before the job finished")

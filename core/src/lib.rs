@@ -76,7 +76,8 @@ pub use ids::{
 };
 pub use job::{FailureReason, Job, JobKind, JobState, Phase, Task, TaskState};
 pub use message::{
-    Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker,
+    Contribution, ExecutionSummary, FailureKind, FromWorker, ReconnectDirective,
+    RegistrationRefusal, ToWorker,
 };
 pub use pool::{Worker, WorkerState};
 pub use program::{LocalSetup, ProgramState};

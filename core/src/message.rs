@@ -24,6 +24,16 @@ pub struct ExecutionSummary {
     pub outputs_digest: Digest,
 }
 
+/// Whether a failed task is worth retrying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The worker failed (resources, panic, missing state): another attempt may succeed.
+    Retryable,
+    /// The guest itself failed on this input (trap, cycle limit, invalid ELF): every worker
+    /// would fail the same way, so the job fails at once with the fault.
+    GuestFault,
+}
+
 /// What a reconnecting worker is told to do with the work it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReconnectDirective {
@@ -234,6 +244,9 @@ pub enum FromWorker {
         fence: Fence,
         /// The final proof bytes.
         proof: Payload,
+        /// The public output bytes the proof attests (the adapter checks them against the
+        /// agreed outputs digest).
+        outputs: Payload,
     },
     /// Result of an execute-only job.
     Executed {
@@ -252,6 +265,8 @@ pub enum FromWorker {
         fence: Fence,
         /// Why.
         reason: String,
+        /// Whether another attempt can succeed.
+        kind: FailureKind,
     },
 }
 

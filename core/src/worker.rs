@@ -18,7 +18,8 @@ use crate::config::{PROTOCOL_VERSION, WorkerConfig};
 use crate::digest::{Challenge, Digest, Payload};
 use crate::ids::{Epoch, Fence, Generation, JobId, PartitionId, ProgramId, WorkerId};
 use crate::message::{
-    Contribution, ExecutionSummary, FromWorker, ReconnectDirective, RegistrationRefusal, ToWorker,
+    Contribution, ExecutionSummary, FailureKind, FromWorker, ReconnectDirective,
+    RegistrationRefusal, ToWorker,
 };
 use crate::time::Instant;
 
@@ -138,6 +139,8 @@ pub enum WorkResult {
         fence: Fence,
         /// The final proof bytes.
         proof: Payload,
+        /// The public output bytes the proof attests.
+        outputs: Payload,
     },
     /// An execution finished.
     Executed {
@@ -154,6 +157,8 @@ pub enum WorkResult {
         fence: Fence,
         /// Why.
         reason: String,
+        /// Whether another attempt can succeed.
+        kind: FailureKind,
     },
 }
 
@@ -579,6 +584,7 @@ impl WorkerCore {
             self.send(FromWorker::Failed {
                 fence,
                 reason: "worker is draining".to_owned(),
+                kind: FailureKind::Retryable,
             });
             return;
         }
@@ -672,7 +678,15 @@ impl WorkerCore {
                     reason,
                 }
             }
-            WorkResult::Aggregated { fence, proof } => FromWorker::Aggregated { fence, proof },
+            WorkResult::Aggregated {
+                fence,
+                proof,
+                outputs,
+            } => FromWorker::Aggregated {
+                fence,
+                proof,
+                outputs,
+            },
             WorkResult::Executed {
                 fence,
                 summary,
@@ -682,7 +696,15 @@ impl WorkerCore {
                 summary,
                 outputs,
             },
-            WorkResult::Failed { fence, reason } => FromWorker::Failed { fence, reason },
+            WorkResult::Failed {
+                fence,
+                reason,
+                kind,
+            } => FromWorker::Failed {
+                fence,
+                reason,
+                kind,
+            },
         };
         if let Some(fence) = message.fence().copied() {
             if !self.fences.contains(&fence) {

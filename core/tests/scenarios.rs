@@ -99,7 +99,12 @@ fn prove_job_runs_through_all_three_phases_and_completes_with_a_proof() {
     let held = net.coordinator.job(job).unwrap();
     assert_eq!(held.partition_count, 4);
     match held.result.as_ref().unwrap() {
-        JobResult::Proof { summary, proof } => {
+        JobResult::Proof {
+            summary,
+            proof,
+            outputs,
+        } => {
+            assert_eq!(*outputs, zisk_core::driver::model_outputs(&program, job));
             assert_eq!(summary.segment_count, 5);
             assert!(!proof.is_empty());
         }
@@ -558,6 +563,7 @@ fn repeated_task_failures_exhaust_the_retry_budget_and_fail_the_job_with_a_reaso
             FromWorker::Failed {
                 fence,
                 reason: "out of memory".into(),
+                kind: FailureKind::Retryable,
             },
         );
     }
@@ -995,4 +1001,38 @@ fn rejected_partial_proof_marks_its_producer_faulty_and_is_proved_again() {
     let held = net.coordinator.job(job).unwrap();
     assert!(held.failures.values().any(|count| *count >= 1));
     assert!(held.proofs.values().all(|proof| proof.producer != w("b")));
+}
+
+#[test]
+fn guest_fault_fails_the_job_at_once_without_retries() {
+    let mut net = network(&[("a", 1), ("b", 1)], config());
+    let program = net.ready_program(4);
+    let job = prove(&mut net, program, Some(2));
+    net.run_for(Duration::from_millis(2));
+    let task = net.coordinator.job(job).unwrap().tasks[&PartitionId(0)].clone();
+    let fence = Fence {
+        epoch: Epoch(1),
+        job,
+        attempt: task.attempt,
+    };
+    let worker = task.worker.unwrap();
+    let reason = "illegal instruction at pc 0x1000".to_owned();
+    net.inject(
+        &worker,
+        FromWorker::Failed {
+            fence,
+            reason,
+            kind: FailureKind::GuestFault,
+        },
+    );
+    match state(&net, job) {
+        JobState::Failed(FailureReason::GuestFault { message }) => {
+            assert!(message.contains("pc 0x1000"))
+        }
+        other => panic!("expected a guest fault, got {other:?}"),
+    }
+    assert!(
+        net.coordinator.job(job).unwrap().failures.is_empty(),
+        "no retry was charged"
+    );
 }

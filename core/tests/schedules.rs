@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use zisk_core::driver::{Faults, Network, model_segment_count};
+use zisk_core::driver::{Faults, Network, model_outputs, model_segment_count};
 use zisk_core::*;
 
 const WORKERS: [&str; 4] = ["w0", "w1", "w2", "w3"];
@@ -167,9 +167,13 @@ impl Observer {
             }
             if job.state == JobState::Completed {
                 match &job.result {
-                    Some(JobResult::Proof { summary, .. })
-                    | Some(JobResult::Execution { summary, .. }) => {
-                        if summary.segment_count != model_segment_count(&job.program) {
+                    Some(JobResult::Proof {
+                        summary, outputs, ..
+                    })
+                    | Some(JobResult::Execution { summary, outputs }) => {
+                        if summary.segment_count != model_segment_count(&job.program)
+                            || *outputs != model_outputs(&job.program, job.id)
+                        {
                             return Err(format!(
                                 "job {} completed with a summary its workers did not produce",
                                 job.id

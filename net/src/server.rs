@@ -4,7 +4,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+#[cfg(not(madsim))]
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::Router;
 use tonic::transport::{Channel, Endpoint, Server};
 use zisk_proto::client::v1::client_api_server::ClientApiServer;
 use zisk_proto::worker::v1::worker_plane_server::WorkerPlaneServer;
@@ -35,10 +37,12 @@ pub async fn serve_client_api(
     let service = ClientApiServer::new(service)
         .max_decoding_message_size(limits.max_message_bytes)
         .max_encoding_message_size(limits.max_message_bytes);
-    server_builder(limits)
-        .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await
+    serve_on(
+        server_builder(limits).add_service(service),
+        listener,
+        shutdown,
+    )
+    .await
 }
 
 /// Serves the worker plane on `listener` until `shutdown` resolves.
@@ -54,10 +58,40 @@ pub async fn serve_worker_plane(
     let service = WorkerPlaneServer::new(service)
         .max_decoding_message_size(limits.max_message_bytes)
         .max_encoding_message_size(limits.max_message_bytes);
-    server_builder(limits)
-        .add_service(service)
+    serve_on(
+        server_builder(limits).add_service(service),
+        listener,
+        shutdown,
+    )
+    .await
+}
+
+/// Runs `router` on `listener` until `shutdown` resolves.
+#[cfg(not(madsim))]
+async fn serve_on(
+    router: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
+}
+
+/// Runs `router` on `listener`'s address until `shutdown` resolves. madsim-tonic serves on an
+/// address, not on a listener: the simulated listener is released and the server binds it.
+#[cfg(madsim)]
+async fn serve_on(
+    router: Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    #[allow(clippy::expect_used)]
+    let address = listener
+        .local_addr()
+        .expect("a simulated listener always knows its address");
+    drop(listener);
+    router.serve_with_shutdown(address, shutdown).await
 }
 
 /// A dialling error, naming the address.

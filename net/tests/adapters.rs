@@ -17,8 +17,8 @@ use zisk_net::coordinator::{
 use zisk_net::limits::ServerLimits;
 use zisk_net::metrics::NoMetrics;
 use zisk_net::worker::{
-    BackendError, Execution, GuestRun, PartitionContribution, PartitionProof, ProvingBackend,
-    WorkerOptions, spawn_worker,
+    AggregatedProof, BackendError, Execution, GuestRun, PartitionContribution, PartitionProof,
+    ProvingBackend, WorkerOptions, spawn_worker,
 };
 use zisk_proto::bytes::Bytes;
 use zisk_proto::client::v1::job_event::Event;
@@ -82,7 +82,11 @@ impl ProvingBackend for Echo {
     fn verify_partition(&self, _: JobId, _: PartitionId, _: &[u8]) -> Result<(), BackendError> {
         Err(BackendError::NotBuilt("no proving here".to_owned()))
     }
-    fn aggregate(&self, _: JobId, _: &[(PartitionId, Payload)]) -> Result<Payload, BackendError> {
+    fn aggregate(
+        &self,
+        _: JobId,
+        _: &[(PartitionId, Payload)],
+    ) -> Result<AggregatedProof, BackendError> {
         Err(BackendError::NotBuilt("no proving here".to_owned()))
     }
     fn release(&self, _: JobId) {}

@@ -1,5 +1,5 @@
-//! The zkVM of the zisk proving cluster, part 1: loading RV32IM guest programs and running
-//! them.
+//! The zkVM of the zisk proving cluster: loading RV32IM guest programs, running them, and
+//! proving their runs.
 //!
 //! - [`Program`] loads and validates an ELF32 RISC-V executable ([`ElfError`] says why one is
 //!   rejected) and names it by content hash ([`ProgramId`]).
@@ -12,7 +12,10 @@
 //!   cycle, syscall effects and the words it touched with the segment that touched each last
 //!   (what a memory argument across segments needs).
 //!
-//! Proving (AIRs, STARKs, aggregation) comes in later parts.
+//! - [`air`] holds the RV32IM tables, [`stark`] the two-phase segment STARK, and
+//!   [`pipeline`] the proving pipeline of a whole run: setup, phase-1 contributions, the
+//!   global challenge, phase-2 proofs, aggregation and [`pipeline::verify`]
+//!   ([`pipeline::prove_local`] runs all of it in one process).
 //!
 //! ```
 //! use zisk_prover::{ExecConfig, Machine, Program, execute};
@@ -45,6 +48,7 @@ mod elf;
 mod fault;
 mod machine;
 mod memory;
+pub mod pipeline;
 mod program;
 mod program_id;
 pub mod stark;

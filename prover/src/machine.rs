@@ -56,7 +56,8 @@ pub fn record_segment(
 /// - getters: [`pc`](Self::pc), [`cycle`](Self::cycle), [`registers`](Self::registers),
 ///   [`state`](Self::state), [`is_halted`](Self::is_halted),
 ///   [`public_outputs`](Self::public_outputs), [`read_word`](Self::read_word),
-///   [`touched_words`](Self::touched_words);
+///   [`touched_words`](Self::touched_words), [`input_position`](Self::input_position),
+///   [`output_position`](Self::output_position), [`segment_count`](Self::segment_count);
 /// - fast-forward (no recording): [`run_to_end`](Self::run_to_end),
 ///   [`fast_forward_to_segment`](Self::fast_forward_to_segment);
 /// - recording: [`record_segment`](Self::record_segment),
@@ -167,6 +168,18 @@ impl<'p> Machine<'p> {
         self.memory.touched_words()
     }
 
+    /// Input bytes consumed so far (at a segment start: the segment's input position).
+    #[must_use]
+    pub fn input_position(&self) -> usize {
+        self.io.input_position
+    }
+
+    /// Output bytes committed so far (at a segment start: the segment's output position).
+    #[must_use]
+    pub fn output_position(&self) -> usize {
+        self.io.output.len()
+    }
+
     /// Index of the segment the current cycle belongs to.
     fn segment_index(&self) -> u32 {
         // ExecConfig::validate bounds max_cycles >> segment_cycles_log2 below u32::MAX.
@@ -174,7 +187,8 @@ impl<'p> Machine<'p> {
     }
 
     /// Segments of the run so far (after the halt: of the whole run).
-    fn segment_count(&self) -> u32 {
+    #[must_use]
+    pub fn segment_count(&self) -> u32 {
         self.cycle.div_ceil(self.config.segment_cycles()) as u32
     }
 

@@ -1,10 +1,12 @@
 //! Every guest, recorded as segments, gives traces on which every constraint holds and every
-//! bus balances; a whole run as one segment starts from the program's initial state.
+//! bus balances: each segment with the rest of the run standing in, and the whole run with
+//! the initial image, the final memory and the public io; the first segment starts where a
+//! run starts.
 
 mod air_common;
 
 use air_common::{Run, record_run, sha256_input, sort_input};
-use zisk_prover::air::{check_initial_state, check_segment};
+use zisk_prover::air::{check_first_segment, check_run, check_segment};
 
 fn check_every_segment(run: &Run) {
     for (index, witness) in run.witnesses.iter().enumerate() {
@@ -16,12 +18,21 @@ fn check_every_segment(run: &Run) {
             );
         }
     }
-    check_initial_state(
+    check_first_segment(&run.tables, &run.witnesses[0].publics)
+        .expect("the first segment starts from the initial state");
+    if let Err(error) = check_run(
         &run.tables,
-        &run.witnesses[0].publics,
-        &run.witnesses[0].boundary,
-    )
-    .expect("the first segment starts from the initial state");
+        &run.witnesses,
+        &run.final_memory,
+        &run.input,
+        &run.outputs,
+    ) {
+        panic!(
+            "the run: {error}\nconstraints: {:?}\nbuses: {:?}",
+            error.constraint_names(),
+            error.bus_names()
+        );
+    }
     let last = run.witnesses.last().expect("a segment");
     assert!(last.publics.halted);
     assert_eq!(last.publics.output_end as usize, run.outputs.len());

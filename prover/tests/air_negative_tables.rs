@@ -1,4 +1,5 @@
-//! Negative tests of the ALU, syscall and io tables, the public values and the boundary.
+//! Negative tests of the ALU, syscall and io tables, the public values, the boundary table
+//! and the final memory.
 
 mod air_common;
 
@@ -9,10 +10,13 @@ use air_common::{
     table_row_with, update,
 };
 use p3_field::PrimeCharacteristicRing;
-use zisk_prover::air::TableKind::{Bitwise, Div, Io, Mul, Syscall};
-use zisk_prover::air::bus::{BYTE_AND_BUS, IO_BUS, MEMORY_BUS};
-use zisk_prover::air::layout::{bitwise, div, io, mul, syscall};
-use zisk_prover::air::{BoundaryError, CheckError, Val, check_boundary, public};
+use p3_field::PrimeField32;
+use zisk_prover::air::TableKind::{Bitwise, Boundary, Div, Io, Mul, Range16, Syscall};
+use zisk_prover::air::bus::{
+    BYTE_AND_BUS, GLOBAL_MEMORY_BUS, IO_BUS, MEMORY_BUS, MemorySpace, RANGE16_BUS,
+};
+use zisk_prover::air::layout::{bitwise, boundary, div, io, mul, syscall};
+use zisk_prover::air::{BoundaryError, CheckError, Val, check_final_memory, check_run, public};
 
 fn rv32im() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
@@ -275,32 +279,131 @@ fn boundary_value_other_than_the_run_left_unbalances_memory() {
     let run = sha256();
     let mut witness = run.witnesses[0].clone();
     let last = witness.boundary.len() - 1;
-    witness.boundary[last].value_at_end ^= 1;
-    assert_eq!(run.check_tampered(0, &witness).bus_names(), [MEMORY_BUS]);
+    update(&mut witness, Boundary, last, boundary::END, |v| v ^ 1);
+    // The segment's own chain no longer closes, and the value handed on is not the run's.
+    assert_eq!(
+        run.check_tampered(0, &witness).bus_names(),
+        [GLOBAL_MEMORY_BUS, MEMORY_BUS]
+    );
 }
 
 #[test]
-fn boundary_with_x0_or_a_changed_text_word_is_rejected() {
-    let run = sha256();
-    let mut boundary = run.witnesses[0].boundary.clone();
-    let x1 = boundary
+fn boundary_start_value_from_no_writer_unbalances_global_memory_only() {
+    // A register opened with another value and never accessed passes it through unchanged:
+    // the segment's own buses balance, the cross-segment bus does not.
+    let run = rv32im();
+    let mut witness = run.witnesses[0].clone();
+    let row = witness
+        .boundary
         .iter()
-        .position(|w| w.space == zisk_prover::air::bus::MemorySpace::Register)
+        .position(|w| w.space == MemorySpace::Register && w.last_timestamp == 0)
+        .expect("a register the segment does not touch");
+    update(&mut witness, Boundary, row, boundary::START, |v| v ^ 1);
+    update(&mut witness, Boundary, row, boundary::END, |v| v ^ 1);
+    assert_eq!(
+        run.check_tampered(0, &witness).bus_names(),
+        [GLOBAL_MEMORY_BUS]
+    );
+}
+
+#[test]
+fn boundary_previous_tag_from_the_same_or_a_later_segment_fails_the_range_check() {
+    let run = sha256();
+    let mut witness = run.witnesses[0].clone();
+    // Segment 0's tag is 1: claiming the start value came from segment 0 itself.
+    set(&mut witness, Boundary, 0, boundary::PREV_TAG, 1);
+    let error = run.check_tampered(0, &witness);
+    assert!(error.bus_names().contains(&RANGE16_BUS), "{error}");
+    assert_sent_unmatched(&error, RANGE16_BUS, |m| {
+        m == [Val::NEG_ONE.as_canonical_u32()]
+    });
+}
+
+#[test]
+fn a_start_value_claimed_from_the_initial_image_unbalances_the_run_only() {
+    // Segment 2 of a run claims that a register it never touches still holds its initial
+    // value (tag 0) although segment 1 left it (tag 2). The range check is kept consistent,
+    // so the segment alone checks; the run's cross-segment bus does not balance.
+    let run = record_run("fibonacci", &30u32.to_le_bytes(), 7);
+    assert_eq!(run.witnesses.len(), 3);
+    let mut witnesses = run.witnesses.clone();
+    let witness = &mut witnesses[2];
+    let row = witness
+        .boundary
+        .iter()
+        .position(|w| {
+            w.space == MemorySpace::Register && w.last_timestamp == 0 && w.value_at_start == 0
+        })
+        .expect("an untouched register holding 0");
+    assert_eq!(get(witness, Boundary, row, boundary::PREV_TAG), 2);
+    set(witness, Boundary, row, boundary::PREV_TAG, 0);
+    update(witness, Range16, 0, 0, |n| n - 1);
+    update(witness, Range16, 2, 0, |n| n + 1);
+    let error = check_run(
+        &run.tables,
+        &witnesses,
+        &run.final_memory,
+        &run.input,
+        &run.outputs,
+    )
+    .expect_err("unbalanced");
+    assert!(error.constraint_names().is_empty(), "{error}");
+    assert_eq!(error.bus_names(), [GLOBAL_MEMORY_BUS]);
+    check_run(
+        &run.tables,
+        &run.witnesses,
+        &run.final_memory,
+        &run.input,
+        &run.outputs,
+    )
+    .expect("the honest run checks");
+}
+
+#[test]
+fn a_wrong_segment_index_hands_values_on_under_the_wrong_tag() {
+    let run = sha256();
+    let mut witness = run.witnesses[0].clone();
+    witness.public_values[public::SEGMENT_INDEX] = Val::ONE;
+    assert!(
+        run.check_tampered(0, &witness)
+            .bus_names()
+            .contains(&GLOBAL_MEMORY_BUS)
+    );
+}
+
+#[test]
+fn final_memory_with_x0_a_changed_text_word_or_a_foreign_tag_is_rejected() {
+    let run = sha256();
+    let count = run.witnesses.len() as u32;
+    check_final_memory(&run.tables, &run.final_memory, count).expect("the honest list");
+    let mut words = run.final_memory.clone();
+    let x1 = words
+        .iter()
+        .position(|w| w.space == MemorySpace::Register)
         .expect("registers");
-    boundary[x1].address = 0;
+    words[x1].address = 0;
     assert!(matches!(
-        check_boundary(&run.tables, &boundary),
+        check_final_memory(&run.tables, &words, count),
         Err(BoundaryError::Registers { .. } | BoundaryError::Unsorted { .. })
     ));
-    let mut boundary = run.witnesses[0].boundary.clone();
-    let text = boundary
-        .iter()
-        .position(|w| w.space == zisk_prover::air::bus::MemorySpace::Text);
-    if let Some(index) = text {
-        boundary[index].value_at_end ^= 1;
+    let mut words = run.final_memory.clone();
+    if let Some(index) = words.iter().position(|w| w.space == MemorySpace::Text) {
+        words[index].value ^= 1;
         assert!(matches!(
-            check_boundary(&run.tables, &boundary),
+            check_final_memory(&run.tables, &words, count),
             Err(BoundaryError::TextChanged { .. })
         ));
     }
+    let mut words = run.final_memory.clone();
+    words[0].tag = count + 1;
+    assert!(matches!(
+        check_final_memory(&run.tables, &words, count),
+        Err(BoundaryError::Tag { .. })
+    ));
+    let mut words = run.final_memory.clone();
+    words.swap(0, 1);
+    assert!(matches!(
+        check_final_memory(&run.tables, &words, count),
+        Err(BoundaryError::Unsorted { .. })
+    ));
 }

@@ -439,3 +439,79 @@ fn the_module_example_runs() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(total, stark::Challenge::ZERO);
     Ok(())
 }
+
+/// Two proofs under one global challenge whose range bus is unbalanced in opposite ways.
+fn opposite_imbalances(
+    pk: &stark::ProvingKey<Toy>,
+    vk: &stark::VerifyingKey,
+) -> (Verified, Verified) {
+    let global = [7u8; 32];
+    let mut received = SENT;
+    received[5] = 7; // proof A: 8 sent, 7 received
+    let mut sent = SENT;
+    sent[5] = 7; // proof B: 7 sent, 8 received
+    let mut verified = Vec::new();
+    for (sent, received) in [(SENT, received), (sent, SENT)] {
+        let (traces, public_values) = bus_traces(&sent, &received);
+        let phase1 = stark::commit_main(pk, traces, public_values.clone()).unwrap();
+        let proof = stark::prove_phase2(pk, phase1, &global, ProveMode::Unchecked).unwrap();
+        verified.push(verify_bus(vk, &proof, &public_values, &global, ParamSet::Test).unwrap());
+    }
+    (verified[0], verified[1])
+}
+
+#[test]
+fn an_execution_bus_balances_across_proofs_but_a_proof_scoped_bus_does_not() {
+    // Every bus execution-wide: the two imbalances cancel across the proofs.
+    let (pk, vk) = stark::setup(ParamSet::Test, &bus_tables()).unwrap();
+    assert_eq!(vk.bus_scope(RANGE_BUS), Some(stark::BusScope::Execution));
+    let (a, b) = opposite_imbalances(&pk, &vk);
+    assert_ne!(a.bus_sum, Challenge::ZERO);
+    assert_eq!(a.bus_sum + b.bus_sum, Challenge::ZERO);
+
+    // The same bus confined to each proof: its challenges depend on the proof's statement,
+    // so the imbalances no longer cancel.
+    let (pk, vk) = stark::setup_with_execution_buses(ParamSet::Test, &bus_tables(), &[]).unwrap();
+    assert_eq!(vk.bus_scope(RANGE_BUS), Some(stark::BusScope::Proof));
+    let (a, b) = opposite_imbalances(&pk, &vk);
+    assert_ne!(a.bus_sum, Challenge::ZERO);
+    assert_ne!(a.bus_sum + b.bus_sum, Challenge::ZERO);
+}
+
+#[test]
+fn a_proof_scoped_bus_is_checked_inside_the_proof_and_takes_no_external_messages() {
+    let (pk, _) = stark::setup_with_execution_buses(ParamSet::Test, &bus_tables(), &[]).unwrap();
+    let mut received = SENT;
+    received[5] = 7;
+    let (traces, public_values) = bus_traces(&SENT, &received);
+    let err = prove(
+        &pk,
+        traces,
+        public_values,
+        ProveMode::CheckedConstraintsOnly,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ProveError::BusUnbalanced { ref bus, .. } if bus == RANGE_BUS),
+        "{err}"
+    );
+    let (traces, public_values) = bus_traces(&SENT, &SENT);
+    let external = [BusMessage::send(RANGE_BUS, vec![Val::ONE])];
+    let err = prove(
+        &pk,
+        traces,
+        public_values,
+        ProveMode::Checked {
+            external: &external,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ProveError::ExternalMessage { expected: None, .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        stark::setup_with_execution_buses(ParamSet::Test, &bus_tables(), &["no-such-bus"]),
+        Err(SetupError::UnknownBus { .. })
+    ));
+}

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest as _, Sha256};
 use zisk_core::{Challenge, Digest, ExecutionSummary, JobId, PartitionId, Payload, ProgramId};
 use zisk_net::worker::{
-    BackendError, Execution, GuestRun, PartitionContribution, PartitionProof, ProvingBackend,
+    AggregatedProof, BackendError, Execution, GuestRun, PartitionContribution, PartitionProof,
+    ProvingBackend,
 };
 use zisk_proto::common::v1::Backend;
 use zisk_prover::{ExecConfig, Program};
@@ -138,7 +139,7 @@ impl ProvingBackend for EmulatorBackend {
         &self,
         _job: JobId,
         _proofs: &[(PartitionId, Payload)],
-    ) -> Result<Payload, BackendError> {
+    ) -> Result<AggregatedProof, BackendError> {
         Self::not_built()
     }
 

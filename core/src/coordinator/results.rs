@@ -5,7 +5,7 @@ use crate::digest::Payload;
 use crate::events::{JobEventKind, JobResult, MetricEvent};
 use crate::ids::{Fence, JobId, PartitionId, WorkerId};
 use crate::job::{FailureReason, HeldProof, JobState, Phase, TaskState};
-use crate::message::{Contribution, ExecutionSummary, FromWorker};
+use crate::message::{Contribution, ExecutionSummary, FailureKind, FromWorker};
 use crate::partition::segments_of_partition;
 use crate::time::Instant;
 
@@ -106,7 +106,7 @@ impl Coordinator {
                 }
                 self.on_proof_rejected(now, id, worker, partition, &reason);
             }
-            FromWorker::Aggregated { proof, .. } => {
+            FromWorker::Aggregated { proof, outputs, .. } => {
                 if !self.is_current_aggregator(id, worker, &fence) {
                     return self.reject_stale();
                 }
@@ -119,9 +119,19 @@ impl Coordinator {
                     .summary
                     .clone()
                     .expect("prove jobs that aggregate have a summary");
-                self.complete_job(now, id, JobResult::Proof { summary, proof });
+                self.complete_job(
+                    now,
+                    id,
+                    JobResult::Proof {
+                        summary,
+                        proof,
+                        outputs,
+                    },
+                );
             }
-            FromWorker::Failed { reason, .. } => self.on_failed(now, id, worker, &fence, &reason),
+            FromWorker::Failed { reason, kind, .. } => {
+                self.on_failed(now, id, worker, &fence, &reason, kind)
+            }
             FromWorker::Register { .. }
             | FromWorker::Reconnect { .. }
             | FromWorker::Heartbeat
@@ -345,6 +355,7 @@ impl Coordinator {
         worker: &WorkerId,
         fence: &Fence,
         reason: &str,
+        kind: FailureKind,
     ) {
         if self.is_current_aggregator(id, worker, fence) {
             return self.worker_left_aggregation(now, id, worker, reason);
@@ -361,6 +372,12 @@ impl Coordinator {
             .collect();
         if failed.is_empty() {
             return self.reject_stale();
+        }
+        if kind == FailureKind::GuestFault {
+            let reason = FailureReason::GuestFault {
+                message: reason.to_owned(),
+            };
+            return self.finish_job(now, id, JobState::Failed(reason));
         }
         let error = format!("worker {worker} failed: {reason}");
         for partition in failed {

@@ -40,7 +40,9 @@ pub fn error_code_of_failure(reason: &FailureReason) -> ErrorInfo {
         FailureReason::QueueTimeout | FailureReason::PhaseTimeout(_) => ErrorCode::Timeout,
         FailureReason::RetryBudgetExhausted { .. }
         | FailureReason::AggregationBudgetExhausted { .. } => ErrorCode::RetryBudgetExhausted,
-        FailureReason::TooManySegments { .. } => ErrorCode::ExecutionFailed,
+        FailureReason::TooManySegments { .. } | FailureReason::GuestFault { .. } => {
+            ErrorCode::ExecutionFailed
+        }
         FailureReason::SetupInvalidated => ErrorCode::SetupFailed,
         FailureReason::Drained => ErrorCode::Draining,
     };

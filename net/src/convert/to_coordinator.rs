@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest as _, Sha256};
 use zisk_core::{
-    Epoch, ExecutionSummary, Fence, FromWorker, Generation, PartitionId, ProgramId, WorkerId,
+    Epoch, ExecutionSummary, FailureKind, Fence, FromWorker, Generation, PartitionId, ProgramId,
+    WorkerId,
 };
 use zisk_proto::bytes::Bytes;
 use zisk_proto::common::v1::{Backend, ErrorCode, ErrorInfo};
@@ -181,13 +182,27 @@ pub fn encode_from_worker(
             partition_id: partition.0,
             reason: reason.clone(),
         })),
-        FromWorker::Aggregated { fence, proof } => {
+        FromWorker::Aggregated {
+            fence,
+            proof,
+            outputs,
+        } => {
             let wire_fence = fence_to_wire(fence);
-            split_chunks(payload_to_bytes(proof))
-                .map(|chunk| {
+            let chunks: Vec<_> = split_chunks(payload_to_bytes(proof)).collect();
+            let last = chunks.len().saturating_sub(1);
+            chunks
+                .into_iter()
+                .enumerate()
+                .map(|(index, chunk)| {
+                    let public_outputs = if index == last {
+                        payload_to_bytes(outputs)
+                    } else {
+                        Default::default()
+                    };
                     message(Kind::AggregateResult(wire::AggregateResult {
                         fence: Some(wire_fence.clone()),
                         chunk: Some(chunk),
+                        public_outputs,
                     }))
                 })
                 .collect()
@@ -206,10 +221,16 @@ pub fn encode_from_worker(
         FromWorker::Draining => one(Kind::Draining(wire::Draining {
             reason: "worker is shutting down".to_owned(),
         })),
-        FromWorker::Failed { fence, reason } => one(Kind::TaskFailed(wire::TaskFailed {
+        FromWorker::Failed {
+            fence,
+            reason,
+            kind,
+        } => one(Kind::TaskFailed(wire::TaskFailed {
             fence: Some(fence_to_wire(fence)),
-            // The core carries only the reason text; the code is not interpreted.
-            code: ErrorCode::Unspecified as i32,
+            code: match kind {
+                FailureKind::GuestFault => ErrorCode::ExecutionFailed,
+                FailureKind::Retryable => ErrorCode::Internal,
+            } as i32,
             message: reason.clone(),
         })),
     }
@@ -360,6 +381,7 @@ impl WorkerMessageDecoder {
                 FromWorker::Aggregated {
                     fence,
                     proof: proof.to_vec().into(),
+                    outputs: result.public_outputs.to_vec().into(),
                 }
             }
             Kind::ExecuteResult(result) => FromWorker::Executed {
@@ -375,6 +397,11 @@ impl WorkerMessageDecoder {
             },
             Kind::TaskFailed(failed) => FromWorker::Failed {
                 fence: fence_from_wire(failed.fence.as_ref())?,
+                kind: if failed.code == ErrorCode::ExecutionFailed as i32 {
+                    FailureKind::GuestFault
+                } else {
+                    FailureKind::Retryable
+                },
                 reason: failed.message,
             },
             Kind::Draining(_) => FromWorker::Draining,
@@ -485,6 +512,7 @@ mod tests {
             FromWorker::Aggregated {
                 fence: fence(),
                 proof: vec![1; 10].into(),
+                outputs: vec![4, 2].into(),
             },
             FromWorker::Executed {
                 fence: fence(),
@@ -495,6 +523,12 @@ mod tests {
             FromWorker::Failed {
                 fence: fence(),
                 reason: "guest fault".to_owned(),
+                kind: FailureKind::GuestFault,
+            },
+            FromWorker::Failed {
+                fence: fence(),
+                reason: "out of memory".to_owned(),
+                kind: FailureKind::Retryable,
             },
         ] {
             assert_eq!(round_trip(&message), vec![message.clone()], "{message:?}");

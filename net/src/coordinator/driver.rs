@@ -15,6 +15,7 @@ use zisk_proto::common::v1::Backend;
 
 use super::command::{Command, WorkerSender};
 use super::jobs::{JobRecord, is_terminal};
+use super::observer::StepObserver;
 use crate::convert::{OutboundContext, StoredInput, encode_program_elf, encode_to_worker};
 use crate::metrics::CoordinatorMetrics;
 
@@ -41,6 +42,7 @@ pub(super) struct Driver {
     drain_waiters: Vec<oneshot::Sender<()>>,
     drain_complete: bool,
     pub(super) metrics: Arc<dyn CoordinatorMetrics>,
+    pub(super) observer: Option<Box<dyn StepObserver>>,
 }
 
 impl Driver {
@@ -68,6 +70,7 @@ impl Driver {
             drain_waiters: Vec::new(),
             drain_complete: false,
             metrics,
+            observer: None,
         }
     }
 
@@ -99,6 +102,9 @@ impl Driver {
                 }
             }
             self.carry_out_outputs();
+            if let Some(observer) = &mut self.observer {
+                observer.after_step(&self.core);
+            }
         }
         tracing::debug!("coordinator core task stopped: every handle is gone");
     }
@@ -133,6 +139,10 @@ impl Driver {
                 ) = (backend, &message)
                 {
                     self.backends.insert(worker.clone(), backend);
+                }
+                let message = self.check_final_outputs(message);
+                if let Some(observer) = &mut self.observer {
+                    observer.before_message(&self.core, connection, &message);
                 }
                 self.core.handle(
                     now,
@@ -320,5 +330,33 @@ fn log_metric(event: &MetricEvent) {
             );
         }
         other => tracing::debug!(?other, "metric"),
+    }
+}
+
+impl Driver {
+    /// The core cannot hash: an aggregator's public outputs are checked here against the
+    /// outputs digest every worker agreed on in phase 1. A mismatch becomes the aggregator's
+    /// failure, so the core replaces it instead of completing the job with wrong outputs.
+    fn check_final_outputs(&self, message: zisk_core::FromWorker) -> zisk_core::FromWorker {
+        use sha2::{Digest as _, Sha256};
+        let zisk_core::FromWorker::Aggregated { fence, outputs, .. } = &message else {
+            return message;
+        };
+        let Some(agreed) = self
+            .core
+            .job(fence.job)
+            .and_then(|job| job.summary.as_ref())
+        else {
+            return message;
+        };
+        let digest = zisk_core::Digest(Sha256::digest(outputs.as_ref()).into());
+        if digest == agreed.outputs_digest {
+            return message;
+        }
+        zisk_core::FromWorker::Failed {
+            fence: *fence,
+            reason: "the final proof's public outputs differ from the agreed execution".to_owned(),
+            kind: zisk_core::FailureKind::Retryable,
+        }
     }
 }

@@ -183,15 +183,17 @@ impl JobRecord {
                     segment_count: u64::from(summary.segment_count),
                 })
             }
-            JobResult::Proof { summary, proof } => {
-                client::job::Outcome::Prove(client::ProveOutcome {
-                    proof_size: proof.len() as u64,
-                    proof_sha256: Bytes::copy_from_slice(&self.proof_sha256.unwrap_or_default()),
-                    public_outputs: Bytes::new(),
-                    segment_count: u64::from(summary.segment_count),
-                    cycles: summary.cycles,
-                })
-            }
+            JobResult::Proof {
+                summary,
+                proof,
+                outputs,
+            } => client::job::Outcome::Prove(client::ProveOutcome {
+                proof_size: proof.len() as u64,
+                proof_sha256: Bytes::copy_from_slice(&self.proof_sha256.unwrap_or_default()),
+                public_outputs: Bytes::copy_from_slice(outputs),
+                segment_count: u64::from(summary.segment_count),
+                cycles: summary.cycles,
+            }),
         });
         client::Job {
             job_id: job_wire_id(job.id),

@@ -13,6 +13,7 @@ mod command;
 mod driver;
 mod handle;
 mod jobs;
+mod observer;
 mod plane;
 mod requests;
 
@@ -23,6 +24,7 @@ use zisk_core::{ChallengeDerivation, Coordinator, CoordinatorConfig, Epoch};
 
 pub use api::{ClientService, ElfCheck};
 pub use handle::CoordinatorHandle;
+pub use observer::StepObserver;
 pub use plane::WorkerPlaneService;
 
 use crate::limits::COMMAND_BUFFER;
@@ -49,13 +51,30 @@ pub struct CoordinatorOptions {
 pub fn spawn_coordinator(
     options: CoordinatorOptions,
 ) -> (CoordinatorHandle, tokio::task::JoinHandle<()>) {
+    spawn(options, None)
+}
+
+/// [`spawn_coordinator`] with a [`StepObserver`] called after every step of the core (the
+/// simulations check the protocol's invariants with it).
+pub fn spawn_observed_coordinator(
+    options: CoordinatorOptions,
+    observer: Box<dyn StepObserver>,
+) -> (CoordinatorHandle, tokio::task::JoinHandle<()>) {
+    spawn(options, Some(observer))
+}
+
+fn spawn(
+    options: CoordinatorOptions,
+    observer: Option<Box<dyn StepObserver>>,
+) -> (CoordinatorHandle, tokio::task::JoinHandle<()>) {
     let core = Coordinator::new(
         options.config,
         options.epoch,
         options.seed,
         options.challenger,
     );
-    let driver = driver::Driver::new(core, options.segment_cycles, options.metrics);
+    let mut driver = driver::Driver::new(core, options.segment_cycles, options.metrics);
+    driver.observer = observer;
     let (commands, receiver) = mpsc::channel(COMMAND_BUFFER);
     let task = tokio::spawn(driver.run(receiver));
     (CoordinatorHandle { commands }, task)

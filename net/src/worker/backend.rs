@@ -1,8 +1,11 @@
 //! [`ProvingBackend`]: what a worker needs from the zkVM. The worker adapter calls it on
 //! blocking threads; the binaries supply the emulator implementation, simulations a model.
 
+use std::time::Duration;
+
 use zisk_core::{
-    Challenge, Contribution, Digest, ExecutionSummary, JobId, PartitionId, Payload, ProgramId,
+    Challenge, Contribution, Digest, ExecutionSummary, Fence, JobId, PartitionId, Payload,
+    ProgramId,
 };
 use zisk_proto::common::v1::Backend;
 
@@ -52,6 +55,15 @@ pub struct PartitionProof {
     pub proof: Payload,
 }
 
+/// The aggregator's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AggregatedProof {
+    /// The final proof bytes.
+    pub proof: Payload,
+    /// The public output bytes the proof attests.
+    pub outputs: Vec<u8>,
+}
+
 /// Why a backend call failed. The text is what the coordinator and the client see.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -70,6 +82,21 @@ pub enum BackendError {
     /// The backend lacks state it needs (for example phase-1 data of an unknown job).
     #[error("{0}")]
     Internal(String),
+}
+
+impl BackendError {
+    /// Whether another attempt (on this or another worker) could succeed: a guest that traps
+    /// or an ELF that is not acceptable fails the same way everywhere.
+    pub fn failure_kind(&self) -> zisk_core::FailureKind {
+        match self {
+            BackendError::Execution(_) | BackendError::InvalidElf(_) => {
+                zisk_core::FailureKind::GuestFault
+            }
+            BackendError::NotBuilt(_)
+            | BackendError::ProofRejected(_)
+            | BackendError::Internal(_) => zisk_core::FailureKind::Retryable,
+        }
+    }
 }
 
 /// The zkVM as a worker uses it. Every method is called on a blocking thread and may take
@@ -132,8 +159,50 @@ pub trait ProvingBackend: Send + Sync + 'static {
         &self,
         job: JobId,
         proofs: &[(PartitionId, Payload)],
-    ) -> Result<Payload, BackendError>;
+    ) -> Result<AggregatedProof, BackendError>;
 
     /// Forgets everything kept for `job` (it ended or moved elsewhere).
     fn release(&self, job: JobId);
+
+    /// How much longer than it really took `call`, which has just returned, is to be taken
+    /// to have lasted. Real backends spend their time inside the calls and keep this default
+    /// (zero). A modelled prover (the simulator's, in crate `zisk-sim`) returns its cost
+    /// model's duration and the adapter waits it out on the runtime's clock before it reports
+    /// the results: under madsim a blocking call cannot take simulated time any other way.
+    fn modelled_duration(&self, call: &BackendCall) -> Duration {
+        let _ = call;
+        Duration::ZERO
+    }
+}
+
+/// One backend call as the adapter made it, for [`ProvingBackend::modelled_duration`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendCall {
+    /// Which method ran.
+    pub kind: BackendCallKind,
+    /// The work order's fence (`None` for a setup).
+    pub fence: Option<Fence>,
+    /// The program (set up, or run by the order); `None` for verify and aggregate.
+    pub program: Option<ProgramId>,
+    /// The partitions the call covered (empty for setup and execute).
+    pub partitions: Vec<PartitionId>,
+}
+
+/// The [`ProvingBackend`] method behind a [`BackendCall`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BackendCallKind {
+    /// [`ProvingBackend::setup`].
+    Setup,
+    /// [`ProvingBackend::execute`].
+    Execute,
+    /// [`ProvingBackend::contribute`].
+    Contribute,
+    /// [`ProvingBackend::prove`].
+    Prove,
+    /// [`ProvingBackend::contribute`] then [`ProvingBackend::prove`] (a reassigned partition).
+    RedoAndProve,
+    /// [`ProvingBackend::verify_partition`].
+    Verify,
+    /// [`ProvingBackend::aggregate`].
+    Aggregate,
 }

@@ -42,6 +42,9 @@ pub(super) struct WorkerDriver {
     program_sizes: BTreeMap<ProgramId, u64>,
     jobs: BTreeMap<JobId, JobData>,
     aggregations: BTreeMap<Fence, Aggregation>,
+    /// Partition proofs this process produced for the job it holds: an aggregator folds its
+    /// own proofs (the coordinator sends it only the others', docs/protocol.md).
+    own_proofs: BTreeMap<JobId, BTreeMap<PartitionId, Payload>>,
     link_events: (mpsc::Sender<LinkEvent>, mpsc::Receiver<LinkEvent>),
     work_results: (
         mpsc::UnboundedSender<Finished>,
@@ -72,6 +75,7 @@ impl WorkerDriver {
             program_sizes: BTreeMap::new(),
             jobs: BTreeMap::new(),
             aggregations: BTreeMap::new(),
+            own_proofs: BTreeMap::new(),
             link_events: mpsc::channel(WORKER_STREAM_BUFFER),
             work_results: mpsc::unbounded_channel(),
         }
@@ -211,7 +215,24 @@ impl WorkerDriver {
 
     fn on_finished(&mut self, finished: Finished) {
         match finished {
-            Finished::Result(result) => self.feed(WorkerInput::WorkDone(result)),
+            Finished::Result(result) => {
+                if let zisk_core::WorkResult::Proved {
+                    fence,
+                    partition,
+                    proof,
+                    ..
+                } = &result
+                    && self.core.job() == Some(fence.job)
+                {
+                    let held = Some(fence.job);
+                    self.own_proofs.retain(|job, _| Some(*job) == held);
+                    self.own_proofs
+                        .entry(fence.job)
+                        .or_default()
+                        .insert(*partition, proof.clone());
+                }
+                self.feed(WorkerInput::WorkDone(result));
+            }
             Finished::Verified {
                 fence,
                 partition,
@@ -278,6 +299,7 @@ impl WorkerDriver {
                     tracing::info!(%job, "dropping the job's work");
                     self.jobs.remove(&job);
                     self.aggregations.retain(|fence, _| fence.job != job);
+                    self.own_proofs.remove(&job);
                     self.backend.release(job);
                 }
                 WorkerOutput::CloseConnection { reason } => {
@@ -343,14 +365,18 @@ impl WorkerDriver {
             },
             WorkOrder::Contribute {
                 fence, partitions, ..
-            } => match job_data(&self.jobs, &fence) {
-                Some(data) => Work::Contribute {
-                    fence,
-                    data,
-                    partitions,
-                },
-                None => return self.missing_input(fence),
-            },
+            } => {
+                // Phase 1 (again): proofs from an earlier challenge are not this round's.
+                self.own_proofs.remove(&fence.job);
+                match job_data(&self.jobs, &fence) {
+                    Some(data) => Work::Contribute {
+                        fence,
+                        data,
+                        partitions,
+                    },
+                    None => return self.missing_input(fence),
+                }
+            }
             WorkOrder::Prove {
                 fence,
                 challenge,
@@ -375,11 +401,19 @@ impl WorkerDriver {
                 None => return self.missing_input(fence),
             },
             WorkOrder::Aggregate { fence, partitions } => {
+                let own = self.own_proofs.get(&fence.job);
+                let proofs = partitions
+                    .iter()
+                    .filter_map(|partition| {
+                        own.and_then(|own| own.get(partition))
+                            .map(|proof| (*partition, proof.clone()))
+                    })
+                    .collect();
                 self.aggregations
                     .entry(fence)
                     .or_insert_with(|| Aggregation {
                         partitions: partitions.into_iter().collect(),
-                        proofs: BTreeMap::new(),
+                        proofs,
                         started: false,
                     });
                 self.try_aggregate(fence);
@@ -402,6 +436,7 @@ impl WorkerDriver {
         self.feed(WorkerInput::WorkDone(zisk_core::WorkResult::Failed {
             fence,
             reason: "the worker holds no input or ELF for this assignment".to_owned(),
+            kind: zisk_core::FailureKind::Retryable,
         }));
     }
 }

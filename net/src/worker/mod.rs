@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use zisk_core::{WorkerConfig, WorkerCore, WorkerId};
 
 pub use backend::{
-    BackendError, Execution, GuestRun, PartitionContribution, PartitionProof, ProvingBackend,
+    AggregatedProof, BackendCall, BackendCallKind, BackendError, Execution, GuestRun,
+    PartitionContribution, PartitionProof, ProvingBackend,
 };
 
 use crate::limits::ServerLimits;

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use zisk_core::{Challenge, Fence, PartitionId, Payload, ProgramId, WorkResult};
 use zisk_proto::bytes::Bytes;
 
-use super::backend::{BackendError, GuestRun, ProvingBackend};
+use super::backend::{BackendCall, BackendCallKind, BackendError, GuestRun, ProvingBackend};
 
 /// A job's guest and input as the worker holds them.
 #[derive(Clone, Debug)]
@@ -85,6 +85,7 @@ fn failed(fence: Fence, error: &BackendError) -> Vec<Finished> {
     vec![Finished::Result(WorkResult::Failed {
         fence,
         reason: error.to_string(),
+        kind: error.failure_kind(),
     })]
 }
 
@@ -177,7 +178,11 @@ fn perform(backend: &dyn ProvingBackend, work: Work) -> Vec<Finished> {
             })],
         },
         Work::Aggregate { fence, proofs } => match backend.aggregate(fence.job, &proofs) {
-            Ok(proof) => vec![Finished::Result(WorkResult::Aggregated { fence, proof })],
+            Ok(aggregated) => vec![Finished::Result(WorkResult::Aggregated {
+                fence,
+                proof: aggregated.proof,
+                outputs: aggregated.outputs.into(),
+            })],
             Err(error) => failed(fence, &error),
         },
     }
@@ -191,7 +196,11 @@ fn panicked(
 ) -> Vec<Finished> {
     let reason = format!("the prover panicked: {message}");
     match (work_fence, program) {
-        (Some(fence), _) => vec![Finished::Result(WorkResult::Failed { fence, reason })],
+        (Some(fence), _) => vec![Finished::Result(WorkResult::Failed {
+            fence,
+            reason,
+            kind: zisk_core::FailureKind::Retryable,
+        })],
         (None, Some(program)) => vec![Finished::Result(WorkResult::SetupDone {
             program,
             result: Err(reason),
@@ -212,14 +221,78 @@ fn fence_of(work: &Work) -> (Option<Fence>, Option<ProgramId>) {
     }
 }
 
+fn call_of(work: &Work) -> BackendCall {
+    let (kind, fence, program, partitions) = match work {
+        Work::Setup { program, .. } => (BackendCallKind::Setup, None, Some(*program), vec![]),
+        Work::Execute { fence, data } => (
+            BackendCallKind::Execute,
+            Some(*fence),
+            Some(data.program),
+            vec![],
+        ),
+        Work::Contribute {
+            fence,
+            data,
+            partitions,
+        } => (
+            BackendCallKind::Contribute,
+            Some(*fence),
+            Some(data.program),
+            partitions.clone(),
+        ),
+        Work::Prove {
+            fence, partitions, ..
+        } => (
+            BackendCallKind::Prove,
+            Some(*fence),
+            None,
+            partitions.clone(),
+        ),
+        Work::RedoAndProve {
+            fence,
+            data,
+            partitions,
+            ..
+        } => (
+            BackendCallKind::RedoAndProve,
+            Some(*fence),
+            Some(data.program),
+            partitions.clone(),
+        ),
+        Work::Verify {
+            fence, partition, ..
+        } => (
+            BackendCallKind::Verify,
+            Some(*fence),
+            None,
+            vec![*partition],
+        ),
+        Work::Aggregate { fence, proofs } => (
+            BackendCallKind::Aggregate,
+            Some(*fence),
+            None,
+            proofs.iter().map(|(partition, _)| *partition).collect(),
+        ),
+    };
+    BackendCall {
+        kind,
+        fence,
+        program,
+        partitions,
+    }
+}
+
 /// Runs `work` on a blocking thread and reports every result on `results` (unbounded: the
-/// number of results is bounded by the orders the core issued).
+/// number of results is bounded by the orders the core issued). A backend that models its
+/// cost ([`ProvingBackend::modelled_duration`]) has its results reported that much later.
+#[cfg_attr(madsim, allow(deprecated))] // madsim runs blocking closures as ordinary tasks
 pub(crate) fn spawn_work(
     backend: Arc<dyn ProvingBackend>,
     work: Work,
     results: mpsc::UnboundedSender<Finished>,
 ) {
-    tokio::task::spawn_blocking(move || {
+    let call = call_of(&work);
+    let blocking = tokio::task::spawn_blocking(move || {
         let (fence, program) = fence_of(&work);
         let finished = catch_unwind(AssertUnwindSafe(|| perform(backend.as_ref(), work)))
             .unwrap_or_else(|panic| {
@@ -231,8 +304,21 @@ pub(crate) fn spawn_work(
                 tracing::error!(%message, "the prover panicked; the task fails");
                 panicked(fence, program, message)
             });
-        for result in finished {
-            let _ = results.send(result);
+        let delay = backend.modelled_duration(&call);
+        if delay.is_zero() {
+            for result in finished {
+                let _ = results.send(result);
+            }
+            return None;
+        }
+        Some((finished, delay, results))
+    });
+    tokio::spawn(async move {
+        if let Ok(Some((finished, delay, results))) = blocking.await {
+            tokio::time::sleep(delay).await;
+            for result in finished {
+                let _ = results.send(result);
+            }
         }
     });
 }

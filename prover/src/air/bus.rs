@@ -11,6 +11,12 @@
 //! | `syscall` | permutation | `(cycle, is_halt, a7_lo, a7_hi, a1_lo, a1_hi, a0_lo, a0_hi, result_lo, result_hi)` | cpu sends, syscall receives |
 //! | `io_link` | permutation | `(cycle, stream, buffer_lo, buffer_hi, position, count)` | syscall sends, io receives |
 //! | `io` | permutation | `(stream, offset, byte)` | io sends, the verifier receives the public input and output |
+//! | `gmem` | permutation | `(space, address, value_lo, value_hi, tag)`, `tag` = segment index + 1 of the writer (0: initial image) | boundary receives each word's start value from the segment that left it and sends its end value; the verifier sends the initial image and receives the final memory |
+//!
+//! `gmem` and `io` are *execution* buses ([`EXECUTION_BUSES`]): their LogUp challenges come
+//! from the global challenge alone, so they balance only over all segments of a run together
+//! with the verifier's messages. Every other bus is proof-scoped
+//! ([`crate::stark::BusScope::Proof`]) and balances inside each segment.
 
 /// Instruction fetch.
 pub const ROM_BUS: &str = "rom";
@@ -31,8 +37,16 @@ pub const IO_LINK_BUS: &str = "io_link";
 /// Bytes of the public input and output: `(stream, offset, byte)`.
 pub const IO_BUS: &str = "io";
 
+/// Cross-segment memory: `(space, address, value_lo, value_hi, tag)`.
+pub const GLOBAL_MEMORY_BUS: &str = "gmem";
+
+/// The buses that span the segments of a run; every other bus balances inside a segment.
+pub const EXECUTION_BUSES: [&str; 2] = [GLOBAL_MEMORY_BUS, IO_BUS];
+
 /// The `space` field of a `mem` message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[repr(u8)]
 pub enum MemorySpace {
     /// Writable RAM; the address is the word index (`byte address / 4`).

@@ -12,14 +12,18 @@ use p3_matrix::Matrix;
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::Val;
-use super::boundary::{BoundaryError, ExternalMessage, check_boundary, external_messages};
+use super::boundary::segment_closing_messages;
 use super::bus;
 use super::program::ProgramTables;
+use super::run::{
+    BoundaryError, ExternalMessage, FinalWord, check_final_memory, check_first_segment,
+    run_external_messages,
+};
 use super::table::{RvTable, TableKind};
 use super::witness::SegmentWitness;
 
 /// Every bus, in a fixed order.
-const BUSES: [&str; 9] = [
+const BUSES: [&str; 10] = [
     bus::ROM_BUS,
     bus::MEMORY_BUS,
     bus::RANGE16_BUS,
@@ -29,6 +33,7 @@ const BUSES: [&str; 9] = [
     bus::SYSCALL_BUS,
     bus::IO_LINK_BUS,
     bus::IO_BUS,
+    bus::GLOBAL_MEMORY_BUS,
 ];
 
 /// Most failures reported per table.
@@ -259,8 +264,20 @@ pub fn check_traces(
     public_values: &[Val],
     external: &[ExternalMessage],
 ) -> Result<(), CheckError> {
+    let mut balance = HashMap::new();
+    let failures = evaluate(tables, traces, public_values, &mut balance)?;
+    finish(failures, balance, external)
+}
+
+/// Evaluates every row of every table: the failing constraints (capped per table), and
+/// every bus message added into `balance`.
+fn evaluate(
+    tables: &[RvTable],
+    traces: &[RowMajorMatrix<Val>],
+    public_values: &[Val],
+    balance: &mut HashMap<(usize, Vec<Val>), Val>,
+) -> Result<Vec<ConstraintFailure>, CheckError> {
     let mut failures = Vec::new();
-    let mut balance: HashMap<(usize, Vec<Val>), Val> = HashMap::new();
     for (table, trace) in tables.iter().zip(traces) {
         let kind = table.kind();
         let preprocessed = table.preprocessed_trace();
@@ -320,6 +337,15 @@ pub fn check_traces(
             }
         }
     }
+    Ok(failures)
+}
+
+/// Adds `external` to `balance` and reports what fails.
+fn finish(
+    failures: Vec<ConstraintFailure>,
+    mut balance: HashMap<(usize, Vec<Val>), Val>,
+    external: &[ExternalMessage],
+) -> Result<(), CheckError> {
     for message in external {
         let bus = BUSES
             .iter()
@@ -348,23 +374,71 @@ pub fn check_traces(
     })
 }
 
-/// Checks a segment: its boundary's shape, every constraint, every bus with the boundary and
-/// the io bytes (`input` and `output` are the run's whole public input and output).
+/// Checks one segment as if the rest of an honest run surrounded it: every constraint, the
+/// segment's own buses, and the execution buses closed by [`segment_closing_messages`] (its
+/// boundary as the other segments would match it, and the io bytes between its positions;
+/// `input` and `output` are the run's whole public input and output).
 ///
 /// # Errors
-/// See [`check_traces`] and [`check_boundary`].
+/// See [`check_traces`]; [`CheckError::Boundary`] for io positions outside the run.
 pub fn check_segment(
     program: &ProgramTables,
     witness: &SegmentWitness,
     input: &[u8],
     output: &[u8],
 ) -> Result<(), CheckError> {
-    check_boundary(program, &witness.boundary)?;
-    let external = external_messages(&witness.publics, &witness.boundary, input, output)?;
+    let external = segment_closing_messages(&witness.publics, &witness.boundary, input, output)?;
     check_traces(
         &RvTable::all(program),
         &witness.traces,
         &witness.public_values,
         &external,
     )
+}
+
+/// Checks a whole run: every segment's constraints, the first segment's start, and every bus
+/// over all segments together with the verifier's messages (the initial image and
+/// `final_memory` on `gmem`, `input` and `output` on `io`). Segment chaining (pcs, cycles,
+/// io positions) is the aggregator's and is not checked here.
+///
+/// # Errors
+/// See [`check_traces`], [`check_final_memory`] and [`check_first_segment`].
+pub fn check_run(
+    program: &ProgramTables,
+    witnesses: &[SegmentWitness],
+    final_memory: &[FinalWord],
+    input: &[u8],
+    output: &[u8],
+) -> Result<(), CheckError> {
+    let first = witnesses.first().ok_or(BoundaryError::NotInitial {
+        what: "the run has no segment",
+    })?;
+    check_first_segment(program, &first.publics)?;
+    check_final_memory(program, final_memory, witnesses.len() as u32)?;
+    let tables = RvTable::all(program);
+    let mut balance = HashMap::new();
+    let mut failures = Vec::new();
+    for witness in witnesses {
+        // Proof-scoped buses must balance inside each segment: check them one by one, then
+        // add the execution buses to the run's balance.
+        let mut segment_balance = HashMap::new();
+        failures.extend(evaluate(
+            &tables,
+            &witness.traces,
+            &witness.public_values,
+            &mut segment_balance,
+        )?);
+        let mut own = HashMap::new();
+        for ((bus, fields), count) in segment_balance {
+            let target = if bus::EXECUTION_BUSES.contains(&BUSES[bus]) {
+                &mut balance
+            } else {
+                &mut own
+            };
+            *target.entry((bus, fields)).or_insert(Val::ZERO) += count;
+        }
+        finish(Vec::new(), own, &[])?;
+    }
+    let external = run_external_messages(program, final_memory, input, output);
+    finish(failures, balance, &external)
 }

@@ -31,6 +31,14 @@ pub enum TraceError {
         /// What does not match.
         detail: &'static str,
     },
+    /// The segment's index is at or above [`super::MAX_SEGMENTS`].
+    #[error("segment index {index} is at or above the maximum of {max_segments} segments")]
+    TooManySegments {
+        /// The segment's index.
+        index: u32,
+        /// [`super::MAX_SEGMENTS`].
+        max_segments: u32,
+    },
     /// The input or a position does not fit the tables (at most 2^30 bytes).
     #[error("input of {len_bytes} bytes or position {position} out of range")]
     InputOutOfRange {

@@ -93,6 +93,16 @@ pub mod io {
     );
 }
 
+/// The boundary table.
+pub mod boundary {
+    use super::columns;
+
+    // One register or word the segment opens and closes: its start and end values (16-bit
+    // limbs), the timestamp of its last access in the segment, and the tag of the segment
+    // that left its start value (0: the initial image).
+    columns!(IS_REAL, SPACE, ADDRESS, START: 2, END: 2, LAST_TS, PREV_TAG);
+}
+
 /// The ROM tuple: preprocessed columns of the rom table and fields of the `rom` bus.
 pub mod rom {
     use super::columns;

@@ -1,20 +1,25 @@
 //! The RV32IM tables (AIRs) of the segment STARK and their traces from a recorded
 //! [`Segment`](crate::Segment).
 //!
-//! Nine tables ([`TableKind`]), all evaluated by one AIR type, [`RvTable`], over any builder
+//! Ten tables ([`TableKind`]), all evaluated by one AIR type, [`RvTable`], over any builder
 //! that implements [`p3_lookup::InteractionBuilder`]; they talk over the buses of [`bus`].
 //! docs/soundness.md ("What is constrained") lists what the constraints guarantee.
 //!
 //! - [`ProgramTables::new`] builds the program-dependent part (the ROM) from a
 //!   [`Program`](crate::Program); [`RvTable::all`] gives the tables.
 //! - [`segment_traces`] turns a segment into the main traces, the public values
-//!   ([`SegmentPublics`]) and the segment's boundary ([`BoundaryWord`]s).
-//! - [`external_messages`] are the bus messages the verifier adds: the boundary and the
-//!   public input and output bytes the segment consumed and produced.
+//!   ([`SegmentPublics`]) and the segment's boundary ([`BoundaryWord`]s, the rows of the
+//!   boundary table).
+//! - The memory argument spans segments: the boundary table links each segment to the
+//!   others on the execution bus `gmem`, and a segment alone does not balance it. For a
+//!   whole run, [`final_memory`], [`check_final_memory`] and [`run_external_messages`] give
+//!   and check what the verifier adds: the initial image, the final memory, and the public
+//!   input and output on `io`.
 //! - [`check_segment`] checks every constraint on every row and the balance of every bus
-//!   without a proof: the harness the tests use, with failures named by constraint and bus.
-//! - [`setup_program`], [`prove_segment`] and [`verify_segment`] prove and verify a run
-//!   that is one segment with the segment STARK.
+//!   without a proof, with the rest of the run standing in ([`segment_closing_messages`]);
+//!   [`check_run`] checks a whole run. They are the harness the tests use, with failures
+//!   named by constraint and bus.
+//! - Proving and verifying are [`crate::pipeline`]'s.
 //!
 //! Refinements of the design brief (docs/stark-design.md, "The zkVM tables"), and why:
 //!
@@ -30,6 +35,9 @@
 //!   one-hot constraints; targets at or above `2^30` are stored as `p - 1`.
 //! - Shifts run in the mul table as products with `2^s`; division has its own table (the
 //!   remainder comparison is wide and rare).
+//! - The segment boundary is a table (rather than public lists the verifier adds, as first
+//!   designed), so that no segment balances alone and the final proof carries no boundary
+//!   lists: only the run's final memory.
 //!
 //! ```
 //! use zisk_prover::air::{ProgramTables, SegmentIo, check_segment, segment_traces};
@@ -68,29 +76,26 @@ mod lookup_tables;
 mod mul;
 mod product;
 mod program;
-mod prove;
 pub mod public;
+mod run;
 mod syscall;
 mod table;
 mod witness;
 
-pub use boundary::{
-    BoundaryError, BoundaryWord, ExternalMessage, check_boundary, check_initial_state,
-    external_messages,
-};
+pub use boundary::{BoundaryWord, segment_closing_messages};
 pub use check::{
-    BusImbalance, CheckError, ConstraintFailure, check_segment, check_traces, constraint_count,
-    constraint_degrees,
+    BusImbalance, CheckError, ConstraintFailure, check_run, check_segment, check_traces,
+    constraint_count, constraint_degrees,
 };
 pub use error::TraceError;
 pub use program::{FILLER_PC, INVALID_TARGET, PC_LIMIT, ProgramTables};
-pub use prove::{
-    ProveSegmentError, RunStatement, VerifySegmentError, prove_segment, setup_program,
-    verify_segment,
-};
 pub use public::SegmentPublics;
+pub use run::{
+    BoundaryError, ExternalMessage, FinalWord, check_final_memory, check_first_segment,
+    final_memory, initial_value, run_external_messages,
+};
 pub use table::{RvTable, TableKind};
-pub use witness::{MAX_SEGMENT_CYCLES, SegmentIo, SegmentWitness, segment_traces};
+pub use witness::{MAX_SEGMENT_CYCLES, MAX_SEGMENTS, SegmentIo, SegmentWitness, segment_traces};
 
 /// The base field.
 pub type Val = p3_koala_bear::KoalaBear;

@@ -11,10 +11,12 @@
 //! | 8 | `INPUT_LEN` | length of the whole public input in bytes |
 //! | 9, 10 | `INPUT_START`, `INPUT_END` | input position (bytes consumed by `read_input`) before and after the segment |
 //! | 11, 12 | `OUTPUT_START`, `OUTPUT_END` | output position (bytes committed) before and after the segment |
+//! | 13 | `SEGMENT_INDEX` | the segment's index `k` in the run; its `gmem` tag is `k + 1` |
 //!
 //! The tables bind every value except the start cycle, which only orders segments (the tables
 //! use segment-local timestamps): the aggregator checks `START_CYCLE(k+1) = START_CYCLE(k) +
-//! CYCLE_COUNT(k)`, `START_PC(k+1) = END_PC(k)` and the io positions chaining.
+//! CYCLE_COUNT(k)`, `START_PC(k+1) = END_PC(k)`, the io positions chaining and that segment
+//! indices are `0, 1, ..`.
 
 use p3_field::PrimeCharacteristicRing;
 
@@ -46,11 +48,15 @@ pub const INPUT_END: usize = 10;
 pub const OUTPUT_START: usize = 11;
 /// Output position at the end of the segment.
 pub const OUTPUT_END: usize = 12;
+/// The segment's index in the run.
+pub const SEGMENT_INDEX: usize = 13;
 /// Number of public values.
-pub const NUM_PUBLIC_VALUES: usize = 13;
+pub const NUM_PUBLIC_VALUES: usize = 14;
 
 /// The public values of a segment, as integers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct SegmentPublics {
     /// pc of the first instruction.
     pub start_pc: u32,
@@ -74,6 +80,8 @@ pub struct SegmentPublics {
     pub output_start: u32,
     /// Output position after the segment.
     pub output_end: u32,
+    /// The segment's index in the run.
+    pub segment_index: u32,
 }
 
 impl SegmentPublics {
@@ -94,6 +102,7 @@ impl SegmentPublics {
         values[INPUT_END] = Val::from_u32(self.input_end);
         values[OUTPUT_START] = Val::from_u32(self.output_start);
         values[OUTPUT_END] = Val::from_u32(self.output_end);
+        values[SEGMENT_INDEX] = Val::from_u32(self.segment_index);
         values
     }
 }

@@ -11,7 +11,7 @@ use super::lookup_tables::{
     BYTES_PREPROCESSED_WIDTH, BYTES_WIDTH, MULTIPLICITY_WIDTH, bytes_trace, eval_bytes,
     eval_range16, eval_rom, range16_trace,
 };
-use super::{Val, bitwise, cpu, div, io, mul, program, public, syscall};
+use super::{Val, bitwise, boundary, cpu, div, io, mul, program, public, syscall};
 
 /// Which table: the position of its trace in [`super::SegmentWitness::traces`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,11 +34,13 @@ pub enum TableKind {
     Syscall,
     /// One row per word of a syscall transfer.
     Io,
+    /// One row per register and word the segment opens and closes.
+    Boundary,
 }
 
 impl TableKind {
     /// Every table, in trace order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Cpu,
         Self::Rom,
         Self::Range16,
@@ -48,6 +50,7 @@ impl TableKind {
         Self::Div,
         Self::Syscall,
         Self::Io,
+        Self::Boundary,
     ];
 
     /// The table's name.
@@ -63,6 +66,7 @@ impl TableKind {
             Self::Div => "div",
             Self::Syscall => "syscall",
             Self::Io => "io",
+            Self::Boundary => "boundary",
         }
     }
 
@@ -78,6 +82,7 @@ impl TableKind {
             Self::Div => div::WIDTH,
             Self::Syscall => syscall::WIDTH,
             Self::Io => io::WIDTH,
+            Self::Boundary => boundary::WIDTH,
         }
     }
 }
@@ -127,6 +132,7 @@ impl RvTable {
             TableKind::Div => div::DivTable.eval(&mut cx),
             TableKind::Syscall => syscall::SyscallTable.eval(&mut cx),
             TableKind::Io => io::IoTable.eval(&mut cx),
+            TableKind::Boundary => boundary::BoundaryTable.eval(&mut cx),
         }
     }
 }

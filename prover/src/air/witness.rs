@@ -21,13 +21,16 @@ use super::program::{AluOp, Flag, ProgramTables};
 use super::public::SegmentPublics;
 use super::syscall::SyscallEvent;
 use super::table::TableKind;
-use super::{MIN_HEIGHT, Val, bitwise, cpu, div, io, lookup_tables, mul, syscall};
+use super::{MIN_HEIGHT, Val, bitwise, boundary, cpu, div, io, lookup_tables, mul, syscall};
 use crate::Segment;
 use crate::syscall::{SYSCALL_COMMIT, SYSCALL_HALT, SYSCALL_READ_INPUT};
 
 /// The most cycles a segment may have: timestamps `4 * cycle + slot + 1` stay at or below
 /// `2^24`, the bound of the `ts - prev_ts - 1` range check.
 pub const MAX_SEGMENT_CYCLES: u32 = 1 << 22;
+
+/// The most segments a run may have: the boundary table checks `k - previous_tag < 2^16`.
+pub const MAX_SEGMENTS: u32 = 1 << 16;
 
 /// Where the segment stands in the run's input and output.
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +53,7 @@ pub struct SegmentWitness {
     /// The same, as integers.
     pub publics: SegmentPublics,
     /// Every register and word the segment's memory argument opens and closes, sorted by
-    /// (space, address).
+    /// (space, address): the rows of the boundary table.
     pub boundary: Vec<BoundaryWord>,
     /// The bytes the segment committed.
     pub output: Vec<u8>,
@@ -111,6 +114,13 @@ pub fn segment_traces(
         return Err(TraceError::SegmentTooLong {
             cycles,
             max_cycles: MAX_SEGMENT_CYCLES,
+        });
+    }
+    let segment_index = segment.start.segment_index;
+    if segment_index >= MAX_SEGMENTS {
+        return Err(TraceError::TooManySegments {
+            index: segment_index,
+            max_segments: MAX_SEGMENTS,
         });
     }
     let input_len = u32::try_from(io_state.input.len())
@@ -346,7 +356,11 @@ pub fn segment_traces(
         io::fill_row(row, &mut counts, word)
     });
 
-    // Lookup tables.
+    // The boundary, then the lookup tables (the boundary's range checks counted first).
+    let boundary = boundary_words(program, segment, &timestamps)?;
+    let boundary_trace = fill(&boundary, boundary::WIDTH, |row, word| {
+        boundary::fill_row(row, &mut counts, word, segment_index);
+    });
     let rom_trace = RowMajorMatrix::new(counts.rom.iter().map(|&n| Val::from_u32(n)).collect(), 1);
     let range16_trace = RowMajorMatrix::new(
         counts.range16.iter().map(|&n| Val::from_u32(n)).collect(),
@@ -374,8 +388,8 @@ pub fn segment_traces(
         input_end: in_pos,
         output_start: io_state.output_start,
         output_end: out_pos,
+        segment_index,
     };
-    let boundary = boundary_words(program, segment, &timestamps)?;
     Ok(SegmentWitness {
         traces: vec![
             RowMajorMatrix::new(cpu_values, cpu::WIDTH),
@@ -387,6 +401,7 @@ pub fn segment_traces(
             div_trace,
             syscall_trace,
             io_trace,
+            boundary_trace,
         ],
         public_values: publics.to_field(),
         publics,
@@ -435,12 +450,15 @@ pub(crate) fn alu_result(op: AluOp, b: u32, c: u32) -> u32 {
     }
 }
 
-/// Registers `x1..x31`, then every touched word, each with its last timestamp.
+/// Registers `x1..x31`, then every touched word, each with its last timestamp and the tag of
+/// its start value.
 fn boundary_words(
     program: &ProgramTables,
     segment: &Segment,
     timestamps: &Timestamps,
 ) -> Result<Vec<BoundaryWord>, TraceError> {
+    // Every segment opens every register: the previous segment left them.
+    let register_tag = segment.start.segment_index;
     let mut words: Vec<BoundaryWord> = (1..32)
         .map(|index| BoundaryWord {
             space: MemorySpace::Register,
@@ -448,6 +466,7 @@ fn boundary_words(
             value_at_start: segment.start.registers[index as usize],
             value_at_end: segment.end.registers[index as usize],
             last_timestamp: timestamps.registers[index as usize],
+            previous_tag: register_tag,
         })
         .collect();
     for touched in &segment.touched_words {
@@ -469,6 +488,7 @@ fn boundary_words(
             value_at_start: touched.value_at_start,
             value_at_end: touched.value_at_end,
             last_timestamp,
+            previous_tag: touched.previous_segment.map_or(0, |segment| segment + 1),
         });
     }
     if words.len() - 31 != timestamps.words.len() {

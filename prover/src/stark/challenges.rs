@@ -11,6 +11,12 @@
 //! segment of one execution derives the same pairs, so their bus sums add up across
 //! segments; pairs of different buses are independent, so buses never mix. A send has
 //! `m = +1`, a receive `m = -1` (Plonky3's `Count` convention).
+//!
+//! That holds for [`BusScope::Execution`](super::keys::BusScope) buses. A
+//! [`BusScope::Proof`](super::keys::BusScope) bus draws its pair from a challenger that has
+//! also absorbed the proof's statement (verifying key, heights, phase-1 commitment, public
+//! values, global challenge): proofs with different statements use independent pairs, so
+//! such a bus can only balance inside each proof.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +24,15 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::Kind;
 
 use super::config::{Challenge, Challenger, Val, new_challenger};
+use super::keys::{BusScope, VerifyingKey};
 use super::table::TableInfo;
 use super::transcript::{observe_bytes, sample_challenge};
 
 /// Domain tag of the lookup-challenge derivation.
 const LOOKUP_TAG: &[u8] = b"zisk/segment-stark/lookup-challenges/v1";
+
+/// Domain tag of the proof-scoped derivation, absorbed after the proof's statement.
+const PROOF_SCOPE_TAG: &[u8] = b"zisk/segment-stark/proof-scoped-bus-challenges/v1";
 
 /// The challenge pair of one bus.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +61,13 @@ pub fn derive_lookup_challenges(global_challenge: &[u8]) -> LookupChallenges {
 }
 
 impl LookupChallenges {
+    /// The source of proof-scoped pairs: `transcript` has observed the proof's statement.
+    pub(crate) fn proof_scoped(transcript: &Challenger) -> Self {
+        let mut seeded = transcript.clone();
+        observe_bytes(&mut seeded, PROOF_SCOPE_TAG);
+        Self { seeded }
+    }
+
     /// The pair of the bus named `bus`.
     #[must_use]
     pub fn bus(&self, bus: &str) -> BusChallenges {
@@ -132,18 +149,32 @@ fn fraction(pair: &BusChallenges, fields: &[Val], multiplicity: Val) -> Challeng
         .map_or(Challenge::ZERO, |inverse| inverse * multiplicity)
 }
 
+/// Where the pairs of one proof come from.
+pub(crate) struct ProofChallenges<'a> {
+    /// The key: which buses are execution-scoped.
+    pub(crate) vk: &'a VerifyingKey,
+    /// Execution-scoped pairs.
+    pub(crate) global: LookupChallenges,
+    /// Proof-scoped pairs.
+    pub(crate) scoped: LookupChallenges,
+}
+
 /// The challenge vector p3-lookup's gadget reads for one table: `[alpha, beta]` per lookup
-/// column, the bus pair for a global lookup and the next pair of `local` for a local one.
+/// column, the bus pair for a global lookup (execution- or proof-scoped as the key says) and
+/// the next pair of `local` for a local one.
 pub(crate) fn table_challenges(
     info: &TableInfo,
-    global: &LookupChallenges,
+    sources: &ProofChallenges<'_>,
     local: &mut impl Iterator<Item = BusChallenges>,
 ) -> Vec<Challenge> {
     info.lookups
         .iter()
         .flat_map(|lookup| {
             let pair = match &lookup.kind {
-                Kind::Global(bus) => global.bus(bus),
+                Kind::Global(bus) => match sources.vk.bus_scope(bus) {
+                    Some(BusScope::Execution) => sources.global.bus(bus),
+                    _ => sources.scoped.bus(bus),
+                },
                 Kind::Local => local.next().expect("one sampled pair per local lookup"),
             };
             [pair.alpha, pair.beta]

@@ -18,7 +18,7 @@ use super::builders::RowCheckFolder;
 use super::challenges::BusMessage;
 use super::config::Val;
 use super::errors::ProveError;
-use super::keys::VerifyingKey;
+use super::keys::{BusScope, VerifyingKey};
 use super::table::{Table, TableInfo};
 
 /// One table's trace data, as the checks read it.
@@ -185,8 +185,9 @@ fn first_unbalanced(set: &HashMap<Vec<Val>, Val>) -> Option<(Vec<u32>, u32)> {
         .min()
 }
 
-/// Checks that every local lookup balances and, given `external` messages, that every global
-/// bus balances once they are added (`None` skips the global buses).
+/// Checks that every local lookup and every proof-scoped bus balances and, given `external`
+/// messages, that every execution bus balances once they are added (`None` skips the
+/// execution buses).
 pub(crate) fn check_buses(
     vk: &VerifyingKey,
     infos: &[TableInfo],
@@ -196,7 +197,10 @@ pub(crate) fn check_buses(
     let mut buses: BTreeMap<&str, HashMap<Vec<Val>, Val>> = BTreeMap::new();
     for (index, (info, view)) in infos.iter().zip(views).enumerate() {
         for lookup in info.lookups.iter() {
-            if external.is_none() && lookup.kind != Kind::Local {
+            if let Kind::Global(bus) = &lookup.kind
+                && external.is_none()
+                && vk.bus_scope(bus) == Some(BusScope::Execution)
+            {
                 continue;
             }
             let set = lookup_multiset(index, lookup, view)?;
@@ -220,11 +224,10 @@ pub(crate) fn check_buses(
             }
         }
     }
-    let Some(external) = external else {
-        return Ok(());
-    };
-    for message in external {
-        let expected = vk.bus_width(&message.bus);
+    for message in external.unwrap_or_default() {
+        let expected = vk
+            .bus_width(&message.bus)
+            .filter(|_| vk.bus_scope(&message.bus) == Some(BusScope::Execution));
         if expected != Some(message.fields.len()) {
             return Err(ProveError::ExternalMessage {
                 bus: message.bus.clone(),

@@ -15,7 +15,8 @@ use super::errors::ProofFormatError;
 use super::params::ParamSet;
 
 /// Format version written by this build and the only one it reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2: verifying keys name their execution-scoped buses.
+pub const FORMAT_VERSION: u16 = 2;
 
 /// Largest proof accepted by `SegmentProof::from_bytes`.
 pub const MAX_PROOF_BYTES: usize = 64 << 20;

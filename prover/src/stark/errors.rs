@@ -70,6 +70,12 @@ pub enum SetupError {
         /// Count declared by this table.
         found: usize,
     },
+    /// An execution bus named at setup that no table uses.
+    #[error("execution bus {bus:?} is used by no table")]
+    UnknownBus {
+        /// The name.
+        bus: String,
+    },
     /// The commitment scheme refused the preprocessed traces.
     #[error("committing preprocessed traces: {0}")]
     Commit(#[from] p3_fri::FriProverError),
@@ -152,12 +158,13 @@ pub enum ProveError {
         /// Its net multiplicity.
         net_multiplicity: u32,
     },
-    /// Checked mode: an external message names an unknown bus or has the wrong width.
+    /// Checked mode: an external message names an unknown or proof-scoped bus, or has the
+    /// wrong width (`expected` is `None` for a bus that takes no external messages).
     #[error("external message on bus {bus:?}: width {found}, bus width {expected:?}")]
     ExternalMessage {
         /// Name of the bus.
         bus: String,
-        /// The bus width, `None` if no table uses the bus.
+        /// The bus width, `None` if no table uses the bus or the bus is proof-scoped.
         expected: Option<usize>,
         /// The message width.
         found: usize,

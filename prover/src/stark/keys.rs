@@ -1,6 +1,6 @@
 //! Setup: the proving key and the verifying key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use p3_lookup::Kind;
 use p3_matrix::Matrix;
@@ -22,6 +22,18 @@ pub const MIN_TABLE_LOG_HEIGHT: usize = 2;
 
 /// Domain tag of the verifying-key digest.
 const KEY_TAG: &[u8] = b"zisk/segment-stark/verifying-key/v1";
+
+/// Where a bus's LogUp challenges come from, and so which messages can cancel on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BusScope {
+    /// Challenges derived from the global challenge alone: every proof of one execution uses
+    /// the same pair, so the bus balances over all proofs together (with external messages).
+    Execution,
+    /// Challenges derived from the global challenge *and* the proof's own statement (its
+    /// phase-1 commitment and public values): the bus must balance within the proof, and no
+    /// other proof or external message can cancel its messages.
+    Proof,
+}
 
 /// The shape of one table as the verifying key fixes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +59,9 @@ struct KeyBody {
     num_public_values: usize,
     /// Every global bus and its message width, by name.
     buses: BTreeMap<String, usize>,
+    /// The buses whose challenges come from the global challenge alone
+    /// ([`BusScope::Execution`]); every other bus is [`BusScope::Proof`].
+    execution_buses: BTreeSet<String>,
     /// Root of the commitment to all preprocessed traces.
     preprocessed_commitment: Option<[u8; 32]>,
 }
@@ -109,6 +124,17 @@ impl VerifyingKey {
     #[must_use]
     pub fn buses(&self) -> &BTreeMap<String, usize> {
         &self.body.buses
+    }
+
+    /// The scope of a global bus, `None` if no table uses the bus.
+    #[must_use]
+    pub fn bus_scope(&self, bus: &str) -> Option<BusScope> {
+        self.body.buses.get(bus)?;
+        Some(if self.body.execution_buses.contains(bus) {
+            BusScope::Execution
+        } else {
+            BusScope::Proof
+        })
     }
 
     /// Root of the preprocessed commitment, `None` when no table has preprocessed columns.
@@ -234,7 +260,8 @@ fn bus_widths(infos: &[TableInfo]) -> BTreeMap<String, usize> {
     buses
 }
 
-/// Commits every table's preprocessed trace and derives the keys.
+/// Commits every table's preprocessed trace and derives the keys. Every bus is
+/// [`BusScope::Execution`]: see [`setup_with_execution_buses`] to confine buses to one proof.
 ///
 /// Tables are cloned into the proving key. Each table's `preprocessed_width` must match
 /// its `preprocessed_trace`; that trace fixes the table's height. Tables that read public
@@ -243,10 +270,44 @@ pub fn setup<T: Table + Clone>(
     params: ParamSet,
     tables: &[T],
 ) -> Result<(ProvingKey<T>, VerifyingKey), SetupError> {
+    setup_scoped(params, tables, None)
+}
+
+/// Like [`setup`], but only the buses named in `execution_buses` are
+/// [`BusScope::Execution`]; every other bus is [`BusScope::Proof`] and must balance within
+/// each proof. Use this when several proofs share a global challenge: a bus that is meant to
+/// balance inside one segment must not be able to borrow messages from another.
+pub fn setup_with_execution_buses<T: Table + Clone>(
+    params: ParamSet,
+    tables: &[T],
+    execution_buses: &[&str],
+) -> Result<(ProvingKey<T>, VerifyingKey), SetupError> {
+    setup_scoped(params, tables, Some(execution_buses))
+}
+
+fn setup_scoped<T: Table + Clone>(
+    params: ParamSet,
+    tables: &[T],
+    execution_buses: Option<&[&str]>,
+) -> Result<(ProvingKey<T>, VerifyingKey), SetupError> {
     if tables.is_empty() {
         return Err(SetupError::NoTables);
     }
     let infos = derive_all(tables)?;
+    let buses = bus_widths(&infos);
+    let execution_buses: BTreeSet<String> = match execution_buses {
+        None => buses.keys().cloned().collect(),
+        Some(names) => {
+            for name in names {
+                if !buses.contains_key(*name) {
+                    return Err(SetupError::UnknownBus {
+                        bus: (*name).to_owned(),
+                    });
+                }
+            }
+            names.iter().map(|name| (*name).to_owned()).collect()
+        }
+    };
 
     let mut num_public_values = 0;
     for (index, info) in infos.iter().enumerate() {
@@ -324,7 +385,8 @@ pub fn setup<T: Table + Clone>(
     let body = KeyBody {
         tables: shapes,
         num_public_values,
-        buses: bus_widths(&infos),
+        buses,
+        execution_buses,
         preprocessed_commitment,
     };
     let vk = VerifyingKey::new(params, body);

@@ -9,7 +9,9 @@
 //! 2. [`commit_main`] commits every main trace in one commitment ([`Phase1::commitment`]).
 //! 3. The caller derives a global challenge from the phase-1 commitments of all segments of
 //!    an execution. [`derive_lookup_challenges`] turns it into one LogUp challenge pair per
-//!    bus, so bus sums of different segments add up.
+//!    bus, so bus sums of different segments add up. Buses that must balance inside each
+//!    proof are made [`BusScope::Proof`] at setup ([`setup_with_execution_buses`]): their
+//!    pairs also depend on the proof's own statement.
 //! 4. [`prove_phase2`] builds the LogUp columns (`p3_lookup::LogUpGadget`) under those
 //!    challenges, commits them, computes and commits the quotient, opens and runs FRI;
 //!    [`ProveMode::Checked`] first checks every constraint and every bus.
@@ -95,7 +97,10 @@ pub use challenges::{
 pub use config::{Challenge, Val};
 pub use encoding::{FORMAT_VERSION, MAX_KEY_BYTES, MAX_PROOF_BYTES};
 pub use errors::{ProofFormatError, ProveError, SetupError, VerifyError};
-pub use keys::{MIN_TABLE_LOG_HEIGHT, ProvingKey, TableShape, VerifyingKey, setup};
+pub use keys::{
+    BusScope, MIN_TABLE_LOG_HEIGHT, ProvingKey, TableShape, VerifyingKey, setup,
+    setup_with_execution_buses,
+};
 pub use params::{
     CHALLENGE_FIELD_BITS, FriNumbers, HASH_COLLISION_BITS, MAX_LDE_LOG_HEIGHT, ParamSet,
 };

@@ -7,7 +7,8 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_maybe_rayon::prelude::*;
 
 use super::challenges::{
-    BusMessage, derive_lookup_challenges, local_lookup_count, sample_local_pairs, table_challenges,
+    BusMessage, LookupChallenges, ProofChallenges, derive_lookup_challenges, local_lookup_count,
+    sample_local_pairs, table_challenges,
 };
 use super::check::{TraceView, check_buses, check_constraints, check_exclusive_flags};
 use super::config::{Challenge, Challenger, Domain, Pcs, Val, commit, commitment_digest};
@@ -98,12 +99,16 @@ pub fn prove_phase2<T: Table>(
         public_values: &phase1.public_values,
         global_challenge,
     });
-    let global = derive_lookup_challenges(global_challenge);
+    let sources = ProofChallenges {
+        vk: &pk.vk,
+        global: derive_lookup_challenges(global_challenge),
+        scoped: LookupChallenges::proof_scoped(&challenger),
+    };
     let local_pairs = sample_local_pairs(&mut challenger, local_lookup_count(infos));
     let mut local_pairs = local_pairs.into_iter();
     let challenges: Vec<Vec<Challenge>> = infos
         .iter()
-        .map(|info| table_challenges(info, &global, &mut local_pairs))
+        .map(|info| table_challenges(info, &sources, &mut local_pairs))
         .collect();
 
     // LogUp traces: accumulator plus one fraction column per lookup, per table.

@@ -7,7 +7,8 @@ use p3_lookup::{LogUpGadget, LookupProtocol, check_multiplicity_height_bound};
 
 use super::builders::VerifierFolder;
 use super::challenges::{
-    derive_lookup_challenges, local_lookup_count, sample_local_pairs, table_challenges,
+    LookupChallenges, ProofChallenges, derive_lookup_challenges, local_lookup_count,
+    sample_local_pairs, table_challenges,
 };
 use super::config::{
     Challenge, Challenger, Domain, Pcs, Val, digest_commitment, pcs, trace_domain,
@@ -26,7 +27,9 @@ pub struct Verified {
     pub main_commitment: [u8; 32],
     /// Sum of every table's LogUp terminal: the in-segment contribution to all buses. The
     /// caller adds external messages ([`crate::stark::bus_fraction`]) and, for a single
-    /// segment, requires the total to be zero.
+    /// segment, requires the total to be zero. Proof-scoped buses are in the sum too (they
+    /// cannot be separated per table); an honest proof's are zero, and a sum over proofs
+    /// with distinct statements is zero only if each proof's are (docs/soundness.md).
     pub bus_sum: Challenge,
 }
 
@@ -80,12 +83,16 @@ pub fn verify<T: Table>(
         public_values,
         global_challenge,
     });
-    let global = derive_lookup_challenges(global_challenge);
+    let sources = ProofChallenges {
+        vk,
+        global: derive_lookup_challenges(global_challenge),
+        scoped: LookupChallenges::proof_scoped(&challenger),
+    };
     let mut local_pairs =
         sample_local_pairs(&mut challenger, local_lookup_count(&infos)).into_iter();
     let challenges: Vec<Vec<Challenge>> = infos
         .iter()
-        .map(|info| table_challenges(info, &global, &mut local_pairs))
+        .map(|info| table_challenges(info, &sources, &mut local_pairs))
         .collect();
     if let Some(digest) = &body.aux_commitment {
         observe_digest(&mut challenger, digest);

@@ -1,7 +1,9 @@
 //! Helpers of the AIR tests: guests, recorded segments and their witnesses.
 #![allow(dead_code, unreachable_pub)]
 
-use zisk_prover::air::{ProgramTables, SegmentIo, SegmentWitness, segment_traces};
+use zisk_prover::air::{
+    FinalWord, ProgramTables, SegmentIo, SegmentWitness, final_memory, segment_traces,
+};
 use zisk_prover::{ExecConfig, Machine, Program, Segment, execute};
 
 /// A committed guest ELF.
@@ -18,6 +20,8 @@ pub struct Run {
     pub outputs: Vec<u8>,
     pub segments: Vec<Segment>,
     pub witnesses: Vec<SegmentWitness>,
+    /// The run's final memory (closes the `gmem` bus).
+    pub final_memory: Vec<FinalWord>,
 }
 
 /// Records every segment of `name` on `input` with segments of `2^segment_cycles_log2` cycles.
@@ -32,22 +36,20 @@ pub fn record_run(name: &str, input: &[u8], segment_cycles_log2: u32) -> Run {
         .expect("guest runs")
         .public_outputs;
     let mut machine = Machine::new(&program, &config, input).expect("machine");
-    let (mut input_start, mut output_start) = (0, 0);
     let mut witnesses = Vec::new();
     let mut segments = Vec::new();
     while !machine.is_halted() {
-        let segment = machine.record_segment().expect("segment");
         let io = SegmentIo {
             input,
-            input_start,
-            output_start,
+            input_start: machine.input_position() as u32,
+            output_start: machine.output_position() as u32,
         };
+        let segment = machine.record_segment().expect("segment");
         let witness = segment_traces(&tables, &segment, &io).expect("traces");
-        input_start = witness.publics.input_end;
-        output_start = witness.publics.output_end;
         witnesses.push(witness);
         segments.push(segment);
     }
+    let final_memory = final_memory(&tables, &machine);
     Run {
         program,
         tables,
@@ -55,6 +57,7 @@ pub fn record_run(name: &str, input: &[u8], segment_cycles_log2: u32) -> Run {
         outputs,
         segments,
         witnesses,
+        final_memory,
     }
 }
 
