@@ -75,6 +75,25 @@ fn run_to_terminal(net: &mut Network, job: JobId, seconds: u64) -> JobState {
     state(net, job)
 }
 
+/// The first (by id) worker booked by `job`.
+fn first_worker(net: &Network, job: JobId) -> WorkerId {
+    net.coordinator
+        .job(job)
+        .expect("job held")
+        .workers
+        .iter()
+        .next()
+        .expect("booked")
+        .clone()
+}
+
+/// Whether any partition was moved to another worker so far.
+fn reassigned(net: &Network) -> bool {
+    net.metrics
+        .iter()
+        .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
+}
+
 fn phases_seen(net: &Network, job: JobId) -> Vec<Phase> {
     net.job_events
         .iter()
@@ -361,22 +380,10 @@ fn killed_worker_has_its_partitions_reassigned_within_budget() {
     let program = net.ready_program(8);
     let job = prove(&mut net, program, Some(4));
     net.run_for(Duration::from_millis(5));
-    let victim = net
-        .coordinator
-        .job(job)
-        .unwrap()
-        .workers
-        .iter()
-        .next()
-        .unwrap()
-        .clone();
+    let victim = first_worker(&net, job);
     net.kill_worker(&victim, true);
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert!(
-        net.metrics
-            .iter()
-            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
-    );
+    assert!(reassigned(&net));
     assert!(net.coordinator.workers().all(|worker| worker.id != victim));
 }
 
@@ -386,15 +393,7 @@ fn silent_worker_is_detected_by_heartbeat_timeout_and_its_work_reassigned() {
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
-    let victim = net
-        .coordinator
-        .job(job)
-        .unwrap()
-        .workers
-        .iter()
-        .next()
-        .unwrap()
-        .clone();
+    let victim = first_worker(&net, job);
     net.kill_worker(&victim, false);
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
     assert!(
@@ -424,11 +423,7 @@ fn worker_reconnecting_within_the_grace_period_keeps_computing() {
     );
     net.partitioned.clear();
     assert_eq!(run_to_terminal(&mut net, job, 30), JobState::Completed);
-    assert!(
-        !net.metrics
-            .iter()
-            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
-    );
+    assert!(!reassigned(&net));
     assert!(net.coordinator.workers().next().unwrap().generation.0 >= 2);
 }
 
@@ -438,15 +433,7 @@ fn worker_returning_after_its_grace_period_is_told_to_drop_the_stale_job() {
     let program = net.ready_program(6);
     let job = prove(&mut net, program, Some(2));
     net.run_for(Duration::from_millis(5));
-    let victim = net
-        .coordinator
-        .job(job)
-        .unwrap()
-        .workers
-        .iter()
-        .next()
-        .unwrap()
-        .clone();
+    let victim = first_worker(&net, job);
     net.partitioned.insert(victim.clone());
     net.run_for(Duration::from_secs(4));
     net.partitioned.clear();
@@ -790,11 +777,7 @@ fn restarted_worker_with_the_same_id_has_its_work_reassigned_at_once() {
     net.restart_worker(&w("a"));
     // Well inside the 30 s grace period, the fresh registration already moved the work.
     assert_eq!(run_to_terminal(&mut net, job, 10), JobState::Completed);
-    assert!(
-        net.metrics
-            .iter()
-            .any(|m| matches!(m, MetricEvent::PartitionsReassigned { .. }))
-    );
+    assert!(reassigned(&net));
 }
 
 #[test]
@@ -870,15 +853,7 @@ fn draining_worker_finishes_its_work_then_exits_and_takes_no_more() {
     let program = net.ready_program(3);
     let job = prove(&mut net, program, Some(1));
     net.run_for(Duration::from_millis(3));
-    let busy = net
-        .coordinator
-        .job(job)
-        .unwrap()
-        .workers
-        .iter()
-        .next()
-        .unwrap()
-        .clone();
+    let busy = first_worker(&net, job);
     let now = net.now;
     net.workers.get_mut(&busy).unwrap().core.begin_drain(now);
     net.flush();
