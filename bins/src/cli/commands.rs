@@ -11,7 +11,8 @@ use super::client::{Client, phase_name};
 use super::embedded::EmbeddedCluster;
 use super::proof_file::{MAX_PROOF_FILE_BYTES, ProofFile};
 use super::{Cli, Command, EmbeddedOptions};
-use crate::worker::STARK_NOT_BUILT;
+use crate::worker::CLUSTER_PARAMS;
+use zisk_prover::pipeline::{self, VerifyingKey};
 
 /// Largest guest ELF or input file read.
 const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -200,7 +201,8 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Verify {
             proof,
             verifying_key,
-        } => verify(&proof, verifying_key.as_deref())?,
+            elf,
+        } => verify(&proof, verifying_key.as_deref(), elf.as_deref())?,
         Command::Jobs { limit } => {
             let mut client = connect(url, "jobs").await?;
             let jobs = client
@@ -310,6 +312,16 @@ async fn execute(
     Ok(())
 }
 
+/// The verifying key of `elf` with the cluster's parameters, computed here (the proof file
+/// carries it; its digest must be the one the cluster reports).
+async fn local_verifying_key(elf: Vec<u8>) -> anyhow::Result<VerifyingKey> {
+    tokio::task::spawn_blocking(move || pipeline::setup(&elf, CLUSTER_PARAMS))
+        .await
+        .context("the local setup panicked")?
+        .map(|(_, vk)| vk)
+        .context("cannot compute the verifying key of the guest")
+}
+
 async fn prove(
     client: &mut Client,
     name: &str,
@@ -318,13 +330,22 @@ async fn prove(
     compute_units: Option<u32>,
     output: &Path,
 ) -> anyhow::Result<()> {
-    let program = client.register(name, elf).await?;
+    let program = client.register(name, elf.clone()).await?;
     eprintln!("program {}", program.program_id);
     eprintln!("setup: running");
-    let verifying_key = client.setup(&program.program_id).await?;
-    eprintln!("setup: ready (verifying key {})", hex(&verifying_key));
+    let (cluster_key, local_key) =
+        tokio::try_join!(client.setup(&program.program_id), local_verifying_key(elf))?;
+    if cluster_key.as_slice() != local_key.digest().as_slice() {
+        bail!(
+            "the cluster's verifying key {} is not the one computed here ({}): the workers run \
+             another prover version",
+            hex(&cluster_key),
+            hex(&local_key.digest())
+        );
+    }
+    eprintln!("setup: ready (verifying key {})", hex(&cluster_key));
     let job_id = client
-        .submit(true, &program.program_id, input, compute_units)
+        .submit(true, &program.program_id, input.clone(), compute_units)
         .await?;
     eprintln!("job {job_id} (prove)");
     let job = client.follow(&job_id, print_event).await?;
@@ -334,7 +355,8 @@ async fn prove(
     let proof = client.download_proof(&job_id).await?;
     let file = ProofFile {
         program_id: program.program_id,
-        verifying_key,
+        verifying_key: local_key.to_bytes(),
+        input,
         public_outputs: outcome.public_outputs.to_vec(),
         proof,
         cycles: outcome.cycles,
@@ -342,6 +364,13 @@ async fn prove(
     };
     std::fs::write(output, file.to_bytes())
         .with_context(|| format!("cannot write the proof to {}", output.display()))?;
+    println!("cycles: {}", file.cycles);
+    println!("segments: {}", file.segment_count);
+    println!(
+        "public outputs ({} bytes): {}",
+        file.public_outputs.len(),
+        hex(&file.public_outputs)
+    );
     println!(
         "proof written to {} ({} bytes)",
         output.display(),
@@ -350,7 +379,11 @@ async fn prove(
     Ok(())
 }
 
-fn verify(path: &Path, verifying_key: Option<&str>) -> anyhow::Result<()> {
+fn verify(
+    path: &Path,
+    trusted_key: Option<&str>,
+    trusted_elf: Option<&Path>,
+) -> anyhow::Result<()> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read the proof {}", path.display()))?
         .len();
@@ -364,19 +397,53 @@ fn verify(path: &Path, verifying_key: Option<&str>) -> anyhow::Result<()> {
         std::fs::read(path).with_context(|| format!("cannot read the proof {}", path.display()))?;
     let file = ProofFile::from_bytes(&bytes)
         .with_context(|| format!("cannot read the proof {}", path.display()))?;
-    if let Some(trusted) = verifying_key
-        && !trusted.eq_ignore_ascii_case(&hex(&file.verifying_key))
+    let key = VerifyingKey::from_bytes(&file.verifying_key)
+        .with_context(|| format!("the verifying key in {} is malformed", path.display()))?;
+    let digest = hex(&key.digest());
+    if let Some(trusted) = trusted_key
+        && !trusted.eq_ignore_ascii_case(&digest)
     {
+        bail!("the proof is for verifying key {digest}, not the trusted {trusted}");
+    }
+    if let Some(elf) = trusted_elf {
+        let (_, trusted) = pipeline::setup(&read_file(elf, "guest ELF")?, key.params())
+            .with_context(|| format!("cannot compute the verifying key of {}", elf.display()))?;
+        if trusted.digest() != key.digest() {
+            bail!(
+                "the proof is for verifying key {digest}, not {} computed from {}",
+                hex(&trusted.digest()),
+                elf.display()
+            );
+        }
+    }
+    if key.params() != CLUSTER_PARAMS {
         bail!(
-            "the proof is for verifying key {}, not the trusted {trusted}",
-            hex(&file.verifying_key)
+            "the proof uses {} parameters, not {CLUSTER_PARAMS}",
+            key.params()
         );
     }
-    bail!(
-        "cannot verify the proof of {}: {}",
-        file.program_id,
-        STARK_NOT_BUILT.replace("proving", "verification")
-    )
+    let outputs = pipeline::verify_bytes(&key, &file.input, &file.proof)
+        .with_context(|| format!("the proof {} is invalid", path.display()))?;
+    if outputs.outputs != file.public_outputs || outputs.cycles != file.cycles {
+        bail!(
+            "the proof {} is valid but does not prove the outputs and cycles its file states",
+            path.display()
+        );
+    }
+    println!("valid proof of program {}", file.program_id);
+    println!("verifying key: {digest}");
+    if trusted_key.is_none() && trusted_elf.is_none() {
+        println!("(trusting the key in the file: pass --verifying-key or --elf to pin it)");
+    }
+    println!("exit code: {}", outputs.exit_code);
+    println!("cycles: {}", outputs.cycles);
+    println!("segments: {}", file.segment_count);
+    println!(
+        "public outputs ({} bytes): {}",
+        outputs.outputs.len(),
+        hex(&outputs.outputs)
+    );
+    Ok(())
 }
 
 fn print_job(job: &api::Job) {

@@ -108,9 +108,12 @@ pub enum Command {
     Verify {
         /// The proof file.
         proof: PathBuf,
-        /// The verifying key to trust, as hex (else the one in the file).
+        /// The verifying-key digest to trust, as hex (printed by `zisk setup`).
         #[arg(long)]
         verifying_key: Option<String>,
+        /// A guest ELF to trust: its verifying key is computed here and must be the proof's.
+        #[arg(long)]
+        elf: Option<PathBuf>,
     },
     /// List jobs, newest first.
     Jobs {

@@ -1,12 +1,16 @@
 //! The proof file `zisk prove` writes and `zisk verify` reads: the proof with what a
 //! verifier needs besides trust in the verifying key.
 //!
-//! Layout (integers little-endian): the magic `ZISKPRF1`, then four length-prefixed
-//! (`u32`) fields: program id (UTF-8), verifying-key digest, public outputs, proof bytes;
-//! then `cycles: u64` and `segment_count: u32`.
+//! Layout (integers little-endian): the magic `ZISKPRF2`, then five length-prefixed
+//! (`u32`) fields: program id (UTF-8), verifying key (its bytes: parameter set, memory size
+//! and the guest ELF, from which the verifier recomputes everything else), public input,
+//! public outputs, final proof; then `cycles: u64` and `segment_count: u32`.
+//!
+//! The file is self-contained but not self-trusting: `zisk verify` prints the key's digest,
+//! and checks it against one given with `--verifying-key` or recomputed from `--elf`.
 
 /// The file's first bytes.
-pub const PROOF_FILE_MAGIC: &[u8; 8] = b"ZISKPRF1";
+pub const PROOF_FILE_MAGIC: &[u8; 8] = b"ZISKPRF2";
 
 /// Largest proof file read.
 pub const MAX_PROOF_FILE_BYTES: usize = 512 << 20;
@@ -16,8 +20,10 @@ pub const MAX_PROOF_FILE_BYTES: usize = 512 << 20;
 pub struct ProofFile {
     /// The program id (`<sha256>-<size>`).
     pub program_id: String,
-    /// The program's verifying-key digest.
+    /// The program's verifying key, as bytes.
     pub verifying_key: Vec<u8>,
+    /// The public input the proof is about.
+    pub input: Vec<u8>,
     /// The public outputs the proof commits to.
     pub public_outputs: Vec<u8>,
     /// The final proof.
@@ -58,6 +64,7 @@ impl ProofFile {
         for field in [
             self.program_id.as_bytes(),
             &self.verifying_key,
+            &self.input,
             &self.public_outputs,
             &self.proof,
         ] {
@@ -84,6 +91,7 @@ impl ProofFile {
         let program_id = String::from_utf8(reader.field("program_id")?.to_vec())
             .map_err(|_| ProofFileError::BadProgramId)?;
         let verifying_key = reader.field("verifying_key")?.to_vec();
+        let input = reader.field("input")?.to_vec();
         let public_outputs = reader.field("public_outputs")?.to_vec();
         let proof = reader.field("proof")?.to_vec();
         let cycles = u64::from_le_bytes(reader.take(8, "cycles")?.try_into().expect("8 bytes"));
@@ -99,6 +107,7 @@ impl ProofFile {
         Ok(ProofFile {
             program_id,
             verifying_key,
+            input,
             public_outputs,
             proof,
             cycles,
@@ -136,6 +145,7 @@ mod tests {
         let file = ProofFile {
             program_id: "ab-12".to_owned(),
             verifying_key: vec![1; 32],
+            input: vec![9; 5],
             public_outputs: vec![2, 3],
             proof: vec![4; 100],
             cycles: 99,
