@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zisk_core::{CoordinatorConfig, Epoch};
 use zisk_net::coordinator::{
-    ClientService, CoordinatorHandle, CoordinatorOptions, ElfCheck, WorkerPlaneService,
-    spawn_coordinator,
+    ClientService, CoordinatorHandle, CoordinatorOptions, ElfCheck, JobOutcomeListener,
+    WorkerPlaneService, spawn_coordinator,
 };
 use zisk_net::limits::ServerLimits;
 
@@ -19,6 +19,7 @@ use crate::challenge::InterimChallenge;
 use crate::config::CoordinatorSettings;
 use crate::metrics::{ClusterMetrics, http_router};
 use crate::signals::{EXIT_FORCED, ShutdownSignals};
+use crate::webhook::{FLUSH_AT_EXIT, Webhook, WebhookLimits};
 
 /// The three listeners of a coordinator.
 pub struct Listeners {
@@ -88,7 +89,22 @@ pub fn start_coordinator(
     parts: CoordinatorParts,
     listeners: Listeners,
 ) -> anyhow::Result<RunningCoordinator> {
+    start_coordinator_with_webhook(parts, listeners, None)
+}
+
+/// [`start_coordinator`] that hands a summary of every job that ends to `webhook`.
+///
+/// # Errors
+/// A listener's address cannot be read.
+pub fn start_coordinator_with_webhook(
+    parts: CoordinatorParts,
+    listeners: Listeners,
+    webhook: Option<Webhook>,
+) -> anyhow::Result<RunningCoordinator> {
     let metrics = Arc::new(ClusterMetrics::new());
+    if let Some(webhook) = &webhook {
+        webhook.register(metrics.registry())?;
+    }
     let epoch = epoch_now();
     let (handle, _core) = spawn_coordinator(CoordinatorOptions {
         config: parts.core,
@@ -97,6 +113,7 @@ pub fn start_coordinator(
         challenger: Box::new(InterimChallenge),
         segment_cycles: 1u64 << parts.segment_cycles_log2,
         metrics: metrics.clone(),
+        outcomes: webhook.map(|webhook| Box::new(webhook) as Box<dyn JobOutcomeListener>),
     });
     let limits = ServerLimits::default();
     let (shutdown, _) = watch::channel(false);
@@ -209,13 +226,18 @@ pub async fn run_coordinator(settings: CoordinatorSettings) -> anyhow::Result<()
         environment = ?settings.environment,
         "zisk-coordinator starting"
     );
-    let running = start_coordinator(
+    let webhook = settings.webhook_url.clone().map(|url| {
+        tracing::info!(%url, "job summaries go to the webhook");
+        Webhook::start(url, WebhookLimits::default())
+    });
+    let running = start_coordinator_with_webhook(
         CoordinatorParts {
             core: settings.core.clone(),
             segment_cycles_log2: settings.segment_cycles_log2,
             metrics_enabled: settings.metrics_enabled,
         },
         listeners,
+        webhook.clone(),
     )?;
     let signal = signals.next().await;
     tracing::info!(
@@ -249,6 +271,14 @@ pub async fn run_coordinator(settings: CoordinatorSettings) -> anyhow::Result<()
     }
     tracing::info!("stopping the servers");
     running.stop(settings.cluster_shutdown_timeout).await;
+    if let Some(webhook) = &webhook
+        && !webhook.flush(FLUSH_AT_EXIT).await
+    {
+        tracing::warn!(
+            pending = webhook.stats().pending,
+            "job summaries not posted before exit"
+        );
+    }
     tracing::info!("zisk-coordinator stopped");
     Ok(())
 }

@@ -9,7 +9,7 @@
 //!
 //! Configuration is layered defaults < TOML < environment < flags ([`config`]); every error
 //! names its source and key. Logging is [`logging`], metrics [`metrics`], signals
-//! [`signals`]. See docs/configuration.md and docs/usage.md.
+//! [`signals`], job webhooks [`webhook`]. See docs/configuration.md and docs/usage.md.
 //!
 //! ```
 //! use zisk_bins::config::{ConfigError, Source};
@@ -28,6 +28,7 @@ pub mod coordinator;
 pub mod logging;
 pub mod metrics;
 pub mod signals;
+pub mod webhook;
 pub mod worker;
 
 /// Prints an error with its whole chain to stderr and exits with status 2 (configuration)

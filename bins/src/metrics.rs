@@ -82,6 +82,11 @@ impl Default for ClusterMetrics {
 }
 
 impl ClusterMetrics {
+    /// The registry `/metrics` serves (other parts of the process add their metrics to it).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Registers every metric in a fresh registry.
     pub fn new() -> Self {
         let registry = Registry::new();

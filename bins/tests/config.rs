@@ -251,16 +251,45 @@ fn the_core_tuning_file_is_read_and_checked() {
         error.contains(&unknown) && error.contains("max_worker_per_job"),
         "{error}"
     );
+}
+
+#[test]
+fn an_http_webhook_url_is_accepted_and_https_or_garbage_is_refused_by_key() {
+    let folder = tempfile::tempdir().unwrap();
     let webhook = write(
         folder.path(),
         "webhook.toml",
-        "[coordinator]\nwebhook_url = \"http://x\"\n",
+        "[coordinator]\nwebhook_url = \"http://127.0.0.1:8080/zisk\"\n",
     );
-    let error = stderr_of_failure(&coordinator(&["--core-config", &webhook], &[]));
+    let settings = stdout(&coordinator(&["--core-config", &webhook], &[]));
     assert!(
-        error.contains("webhook_url") && error.contains("not supported"),
-        "{error}"
+        settings.contains("core.webhook_url = \"http://127.0.0.1:8080/zisk\""),
+        "{settings}"
     );
+    let unset = stdout(&coordinator(&[], &[]));
+    assert!(unset.contains("core.webhook_url = unset"), "{unset}");
+    for (name, url, problem) in [
+        (
+            "https.toml",
+            "https://hooks.example.com/zisk",
+            "https is not supported",
+        ),
+        ("garbage.toml", "not a url", "is not a URL"),
+        ("scheme.toml", "ftp://example.com/zisk", "is not supported"),
+    ] {
+        let file = write(
+            folder.path(),
+            name,
+            &format!("[coordinator]\nwebhook_url = {url:?}\n"),
+        );
+        let error = stderr_of_failure(&coordinator(&["--core-config", &file], &[]));
+        assert!(
+            error.contains(&file)
+                && error.contains("coordinator.webhook_url")
+                && error.contains(problem),
+            "{error}"
+        );
+    }
 }
 
 #[test]

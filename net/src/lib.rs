@@ -40,6 +40,7 @@
 //!     challenger: Box::new(Fixed),
 //!     segment_cycles: 0,
 //!     metrics: Arc::new(zisk_net::metrics::NoMetrics),
+//!     outcomes: None,
 //! });
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:50051").await?;
 //! let limits = zisk_net::limits::ServerLimits::default();

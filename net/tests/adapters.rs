@@ -12,7 +12,8 @@ use zisk_core::{
     ExecutionSummary, JobId, JobKind, PartitionId, Payload, ProgramId, WorkerConfig, WorkerId,
 };
 use zisk_net::coordinator::{
-    CoordinatorHandle, CoordinatorOptions, WorkerPlaneService, spawn_coordinator,
+    CoordinatorHandle, CoordinatorOptions, JobEnd, JobOutcome, JobOutcomeListener,
+    WorkerPlaneService, spawn_coordinator,
 };
 use zisk_net::limits::ServerLimits;
 use zisk_net::metrics::NoMetrics;
@@ -93,6 +94,21 @@ impl ProvingBackend for Echo {
 }
 
 async fn cluster(panics: u32) -> CoordinatorHandle {
+    cluster_reporting(panics, None).await
+}
+
+/// Hands every job outcome to a channel.
+struct Collect(tokio::sync::mpsc::UnboundedSender<JobOutcome>);
+impl JobOutcomeListener for Collect {
+    fn job_finished(&mut self, outcome: JobOutcome) {
+        let _ = self.0.send(outcome);
+    }
+}
+
+async fn cluster_reporting(
+    panics: u32,
+    outcomes: Option<Box<dyn JobOutcomeListener>>,
+) -> CoordinatorHandle {
     let (handle, _task) = spawn_coordinator(CoordinatorOptions {
         config: CoordinatorConfig {
             heartbeat_interval: Duration::from_millis(200),
@@ -104,6 +120,7 @@ async fn cluster(panics: u32) -> CoordinatorHandle {
         challenger: Box::new(Fixed),
         segment_cycles: 0,
         metrics: Arc::new(NoMetrics),
+        outcomes,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -195,4 +212,43 @@ async fn a_backend_that_always_panics_fails_the_job_with_the_panic_message() {
             .contains("the prover panicked: scripted panic"),
         "{error:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_job_that_ends_is_reported_once_to_the_outcome_listener() {
+    let (sender, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let handle = cluster_reporting(0, Some(Box::new(Collect(sender.clone())))).await;
+    let job = run_to_end(&handle, Bytes::from_static(b"abcd")).await;
+    let outcome = outcomes.recv().await.expect("an outcome");
+    assert_eq!(outcome.job_id, job.job_id);
+    assert_eq!(outcome.kind, JobKind::Execute);
+    assert_eq!(outcome.program_id, job.program_id);
+    assert_eq!(
+        outcome.end,
+        JobEnd::Completed {
+            cycles: 4,
+            segment_count: 1,
+            proof_bytes: None,
+        }
+    );
+    assert_eq!(outcome.submitted_at_ms, job.created_at_ms);
+    assert_eq!(outcome.started_at_ms, Some(job.started_at_ms));
+    assert_eq!(outcome.finished_at_ms, job.finished_at_ms);
+    let phases: Vec<_> = outcome
+        .phase_durations_ms
+        .iter()
+        .map(|(phase, _)| *phase)
+        .collect();
+    assert_eq!(phases, [zisk_core::Phase::Execute]);
+
+    let failing = cluster_reporting(u32::MAX, Some(Box::new(Collect(sender)))).await;
+    let job = run_to_end(&failing, Bytes::from_static(b"abc")).await;
+    let outcome = outcomes.recv().await.expect("an outcome");
+    assert_eq!(outcome.job_id, job.job_id);
+    let JobEnd::Failed { code, message } = &outcome.end else {
+        panic!("not a failure: {outcome:?}");
+    };
+    assert_eq!(code, "retry_budget_exhausted");
+    assert!(message.contains("scripted panic"), "{message}");
+    assert!(outcomes.try_recv().is_err(), "one outcome per job");
 }

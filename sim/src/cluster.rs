@@ -485,6 +485,7 @@ async fn run_coordinator(shared: Shared, epoch: Epoch, seed: u64) {
             challenger: Box::new(ModelChallenge),
             segment_cycles: 0,
             metrics: metrics.clone(),
+            outcomes: None,
         },
         Box::new(InvariantObserver::new(shared, epoch)),
     );

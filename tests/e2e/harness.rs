@@ -156,10 +156,21 @@ impl Ports {
 /// Starts a coordinator on `ports` with a short heartbeat and a short drain window, and
 /// waits until `/health` answers.
 pub(crate) fn start_coordinator(ports: Ports, logs: &Path, extra: &[&str]) -> Process {
+    start_coordinator_tuned(ports, logs, "", extra)
+}
+
+/// [`start_coordinator`] with `more_tuning` (lines of its `[coordinator]` table) appended to
+/// the core tuning file.
+pub(crate) fn start_coordinator_tuned(
+    ports: Ports,
+    logs: &Path,
+    more_tuning: &str,
+    extra: &[&str],
+) -> Process {
     let tuning = logs.join("coordinator-core.toml");
     std::fs::write(
         &tuning,
-        "[coordinator]\nheartbeat_interval_ms = 500\nheartbeat_timeout_ms = 3000\nreconnect_grace_period_ms = 300\nshutdown_timeout_seconds = 5\n",
+        format!("[coordinator]\nheartbeat_interval_ms = 500\nheartbeat_timeout_ms = 3000\nreconnect_grace_period_ms = 300\nshutdown_timeout_seconds = 5\n{more_tuning}"),
     )
     .expect("write the tuning file");
     let mut args: Vec<String> = [

@@ -8,3 +8,4 @@ mod cluster;
 mod drain;
 mod embedded;
 mod sigkill;
+mod webhook;

@@ -11,6 +11,7 @@ use zisk_core::CoordinatorConfig;
 use super::core_tuning::{CoreTuning, read_core_tuning};
 use super::logging::{LoggingArgs, LoggingSettings, LoggingTable, resolve_logging};
 use super::source::{Arg, ConfigError, Source, Sourced, in_file, in_range, layer, read_toml};
+use crate::webhook::WebhookUrl;
 
 /// Command-line flags of `zisk-coordinator`. Every value flag can also come from its
 /// environment variable (through clap); flags win.
@@ -184,6 +185,8 @@ pub struct CoordinatorSettings {
     pub cluster_shutdown_timeout: Duration,
     /// Cycles per segment, told to workers.
     pub segment_cycles_log2: u32,
+    /// The tuning file's `webhook_url`: where job summaries are posted.
+    pub webhook_url: Option<WebhookUrl>,
     /// `[metrics].enabled`.
     pub metrics_enabled: bool,
     /// `[metrics].host`.
@@ -406,6 +409,7 @@ pub fn resolve_coordinator(
         core: tuning.config,
         cluster_shutdown_timeout: tuning.shutdown_timeout,
         segment_cycles_log2: tuning.segment_cycles_log2,
+        webhook_url: tuning.webhook_url,
         metrics_enabled: metrics_enabled.value,
         metrics_host: metrics_host.value,
         metrics_port,
@@ -481,6 +485,10 @@ impl CoordinatorSettings {
             ),
             format!("core.job_ttl_seconds = {}", core.job_ttl.as_secs()),
             format!("core.segment_cycles_log2 = {}", self.segment_cycles_log2),
+            match &self.webhook_url {
+                Some(url) => format!("core.webhook_url = {:?}", url.to_string()),
+                None => "core.webhook_url = unset".to_owned(),
+            },
         ]
         .join("\n")
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use zisk_core::CoordinatorConfig;
 
 use super::source::{ConfigError, Source, read_toml};
+use crate::webhook::WebhookUrl;
 
 /// The tuning file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub struct CoreTuning {
     pub shutdown_timeout: Duration,
     /// Cycles per segment: `2^segment_cycles_log2`.
     pub segment_cycles_log2: u32,
+    /// Where job summaries are posted; none to post nothing.
+    pub webhook_url: Option<WebhookUrl>,
 }
 
 /// Default cycles per segment (the prover's default, 2^20).
@@ -66,6 +69,7 @@ impl Default for CoreTuning {
             config: CoordinatorConfig::default(),
             shutdown_timeout: Duration::from_secs(30),
             segment_cycles_log2: DEFAULT_SEGMENT_CYCLES_LOG2,
+            webhook_url: None,
         }
     }
 }
@@ -143,13 +147,11 @@ pub fn apply_core_tuning(
         }
         tuning.segment_cycles_log2 = log2;
     }
-    if table.webhook_url.is_some() {
-        return Err(ConfigError::Unsupported {
-            origin: source.clone(),
-            what: "`coordinator.webhook_url`".to_owned(),
-            why: "job webhooks are not built yet; remove the key and watch jobs with `zisk watch`"
-                .to_owned(),
-        });
+    if let Some(url) = &table.webhook_url {
+        let url = WebhookUrl::parse(url).map_err(|problem| {
+            ConfigError::invalid(source.clone(), "coordinator.webhook_url", problem)
+        })?;
+        tuning.webhook_url = Some(url);
     }
     Ok(tuning)
 }

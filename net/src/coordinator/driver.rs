@@ -16,6 +16,7 @@ use zisk_proto::common::v1::Backend;
 use super::command::{Command, WorkerSender};
 use super::jobs::{JobRecord, is_terminal};
 use super::observer::StepObserver;
+use super::outcome::{JobOutcome, JobOutcomeListener};
 use crate::convert::{OutboundContext, StoredInput, encode_program_elf, encode_to_worker};
 use crate::metrics::CoordinatorMetrics;
 
@@ -43,6 +44,7 @@ pub(super) struct Driver {
     drain_complete: bool,
     pub(super) metrics: Arc<dyn CoordinatorMetrics>,
     pub(super) observer: Option<Box<dyn StepObserver>>,
+    pub(super) outcomes: Option<Box<dyn JobOutcomeListener>>,
 }
 
 impl Driver {
@@ -71,6 +73,7 @@ impl Driver {
             drain_complete: false,
             metrics,
             observer: None,
+            outcomes: None,
         }
     }
 
@@ -293,6 +296,11 @@ impl Driver {
         record.broadcast(&wire_event);
         if terminal {
             record.watchers.clear();
+            if let Some(listener) = &mut self.outcomes
+                && let Some(outcome) = JobOutcome::of(job, record)
+            {
+                listener.job_finished(outcome);
+            }
             self.inputs.remove(&event.job);
         }
     }

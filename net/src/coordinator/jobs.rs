@@ -22,6 +22,10 @@ pub(crate) struct JobRecord {
     pub(crate) finished_at_ms: u64,
     pub(crate) granted_units: u32,
     pub(crate) last_phase: Option<Phase>,
+    /// When `last_phase` was entered.
+    pub(crate) phase_entered_ms: u64,
+    /// Time spent in each phase so far, in the order first entered.
+    pub(crate) phase_durations_ms: Vec<(Phase, u64)>,
     pub(crate) cancel_reason: String,
     pub(crate) sequence: u64,
     pub(crate) watchers: Vec<mpsc::Sender<client::JobEvent>>,
@@ -37,6 +41,8 @@ impl JobRecord {
             finished_at_ms: 0,
             granted_units: 0,
             last_phase: None,
+            phase_entered_ms: 0,
+            phase_durations_ms: Vec::new(),
             cancel_reason: String::new(),
             sequence: 0,
             watchers: Vec::new(),
@@ -90,7 +96,9 @@ impl JobRecord {
                 let from = self
                     .last_phase
                     .map_or(common::JobPhase::Unspecified, phase_to_wire);
+                self.close_phase(now_ms);
                 self.last_phase = Some(*phase);
+                self.phase_entered_ms = now_ms;
                 Event::PhaseChanged(client::job_event::PhaseChanged {
                     from: from as i32,
                     to: phase_to_wire(*phase) as i32,
@@ -105,6 +113,7 @@ impl JobRecord {
             }
             JobEventKind::Completed(result) => {
                 self.finished_at_ms = now_ms;
+                self.close_phase(now_ms);
                 if let JobResult::Proof { proof, .. } = result {
                     self.proof_sha256 = Some(Sha256::digest(proof).into());
                 }
@@ -114,6 +123,7 @@ impl JobRecord {
             }
             JobEventKind::Failed(reason) => {
                 self.finished_at_ms = now_ms;
+                self.close_phase(now_ms);
                 Event::Failed(client::job_event::Failed {
                     phase: self
                         .last_phase
@@ -124,11 +134,29 @@ impl JobRecord {
             }
             JobEventKind::Cancelled => {
                 self.finished_at_ms = now_ms;
+                self.close_phase(now_ms);
                 Event::Cancelled(client::job_event::Cancelled {
                     reason: self.cancel_reason.clone(),
                 })
             }
         }
+    }
+
+    /// Adds the time since `last_phase` was entered to its duration.
+    fn close_phase(&mut self, now_ms: u64) {
+        let Some(phase) = self.last_phase else {
+            return;
+        };
+        let spent_ms = now_ms.saturating_sub(self.phase_entered_ms);
+        match self
+            .phase_durations_ms
+            .iter_mut()
+            .find(|(entered, _)| *entered == phase)
+        {
+            Some((_, total_ms)) => *total_ms += spent_ms,
+            None => self.phase_durations_ms.push((phase, spent_ms)),
+        }
+        self.phase_entered_ms = now_ms;
     }
 
     /// The event that describes the job's state now (the first event of a watch).

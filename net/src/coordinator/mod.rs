@@ -14,6 +14,7 @@ mod driver;
 mod handle;
 mod jobs;
 mod observer;
+mod outcome;
 mod plane;
 mod requests;
 
@@ -25,6 +26,7 @@ use zisk_core::{ChallengeDerivation, Coordinator, CoordinatorConfig, Epoch};
 pub use api::{ClientService, ElfCheck};
 pub use handle::CoordinatorHandle;
 pub use observer::StepObserver;
+pub use outcome::{JobEnd, JobOutcome, JobOutcomeListener};
 pub use plane::WorkerPlaneService;
 
 use crate::limits::COMMAND_BUFFER;
@@ -44,6 +46,8 @@ pub struct CoordinatorOptions {
     pub segment_cycles: u64,
     /// Where counters go.
     pub metrics: Arc<dyn CoordinatorMetrics>,
+    /// Told once for every job that ends (the binaries' webhook); none to skip.
+    pub outcomes: Option<Box<dyn JobOutcomeListener>>,
 }
 
 /// Starts the task that owns the core and returns its handle. The task ends when every
@@ -75,6 +79,7 @@ fn spawn(
     );
     let mut driver = driver::Driver::new(core, options.segment_cycles, options.metrics);
     driver.observer = observer;
+    driver.outcomes = options.outcomes;
     let (commands, receiver) = mpsc::channel(COMMAND_BUFFER);
     let task = tokio::spawn(driver.run(receiver));
     (CoordinatorHandle { commands }, task)
