@@ -15,7 +15,7 @@ use zisk_net::coordinator::{
 };
 use zisk_net::limits::ServerLimits;
 
-use crate::challenge::InterimChallenge;
+use crate::challenge::ProverChallenge;
 use crate::config::CoordinatorSettings;
 use crate::metrics::{ClusterMetrics, http_router};
 use crate::signals::{EXIT_FORCED, ShutdownSignals};
@@ -110,7 +110,7 @@ pub fn start_coordinator_with_webhook(
         config: parts.core,
         epoch,
         seed: epoch.0 ^ u64::from(std::process::id()),
-        challenger: Box::new(InterimChallenge),
+        challenger: Box::new(ProverChallenge),
         segment_cycles: 1u64 << parts.segment_cycles_log2,
         metrics: metrics.clone(),
         outcomes: webhook.map(|webhook| Box::new(webhook) as Box<dyn JobOutcomeListener>),

@@ -7,5 +7,6 @@ mod harness;
 mod cluster;
 mod drain;
 mod embedded;
+mod prove;
 mod sigkill;
 mod webhook;
