@@ -208,6 +208,78 @@ pub(crate) fn start_coordinator_tuned(
     process
 }
 
+/// Starts a coordinator named `name` that takes its client API port from wherever `args`,
+/// `env` and its config file say: unlike [`start_coordinator`] it passes no `--api-port`.
+/// The worker plane and `/health` are on `ports.cluster` and `ports.metrics` (`ports.api` is
+/// not used). Waits until `/health` answers.
+pub(crate) fn start_coordinator_configured(
+    name: &str,
+    ports: Ports,
+    logs: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Process {
+    let mut all: Vec<String> = [
+        "--host",
+        "127.0.0.1",
+        "--metrics-host",
+        "127.0.0.1",
+        "--cluster-port",
+        &ports.cluster.to_string(),
+        "--metrics-port",
+        &ports.metrics.to_string(),
+        "--log-format",
+        "compact",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    all.extend(args.iter().map(|arg| (*arg).to_owned()));
+    let process = Process::start(
+        name,
+        env!("CARGO_BIN_EXE_zisk-coordinator"),
+        &all,
+        env,
+        logs,
+    );
+    wait_for(
+        &format!("the /health of {name}"),
+        Duration::from_secs(20),
+        || {
+            http_get(ports.metrics, "/health")
+                .ok()
+                .filter(|(status, _)| *status == 200)
+        },
+    );
+    process
+}
+
+/// Starts a worker with `id` that takes the coordinator's URL from wherever `args`, `env`
+/// and its config file say: unlike [`start_worker`] it passes no `--coordinator-url`.
+pub(crate) fn start_worker_configured(
+    id: &str,
+    logs: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Process {
+    let mut all: Vec<String> = [
+        "--worker-id",
+        id,
+        "--emulator",
+        "--reconnect-interval-seconds",
+        "1",
+        "--log-format",
+        "compact",
+        "--inputs-folder",
+        &logs.join(id).display().to_string(),
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    all.extend(args.iter().map(|arg| (*arg).to_owned()));
+    Process::start(id, env!("CARGO_BIN_EXE_zisk-worker"), &all, env, logs)
+}
+
 /// Starts a worker with `id` against the coordinator's worker plane.
 pub(crate) fn start_worker(id: &str, ports: Ports, logs: &Path) -> Process {
     let args: Vec<String> = [

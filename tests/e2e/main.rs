@@ -4,9 +4,11 @@
 
 mod harness;
 
+mod bad_input;
 mod cluster;
 mod drain;
 mod embedded;
+mod precedence;
 mod prove;
 mod sigkill;
 mod webhook;

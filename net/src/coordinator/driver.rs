@@ -194,8 +194,14 @@ impl Driver {
                     message,
                 } => self.send(connection, &message),
                 Output::Close { connection, reason } => {
-                    if self.connections.remove(&connection).is_some() {
+                    if let Some(closed) = self.connections.remove(&connection) {
                         tracing::info!(connection = connection.0, %reason, "closing worker stream");
+                        // The stream ends with a status that says why, not a bare end of
+                        // stream (a full stream just ends).
+                        let status = tonic::Status::aborted(format!(
+                            "the coordinator closed this worker stream: {reason}"
+                        ));
+                        let _ = closed.sender.try_send(Err(status));
                     }
                 }
                 Output::Job(event) => self.on_job_event(&event),

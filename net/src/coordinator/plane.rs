@@ -9,7 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use zisk_core::ConnectionId;
-use zisk_proto::common::v1::Backend;
+use zisk_proto::common::v1::{Backend, ErrorCode};
 use zisk_proto::worker::v1::worker_message::Kind;
 use zisk_proto::worker::v1::worker_plane_server::WorkerPlane;
 use zisk_proto::worker::v1::{CoordinatorMessage, WorkerMessage};
@@ -35,6 +35,9 @@ impl WorkerPlaneService {
         }
     }
 }
+
+/// The reading task's handle on the stream's outbound half, for a closing status only.
+type WeakOutbound = mpsc::WeakSender<Result<CoordinatorMessage, Status>>;
 
 /// Reports the end of a stream to the core however the reading task ends: end of stream,
 /// transport error, a malformed message, or the task being dropped (tonic never reaches the
@@ -74,6 +77,7 @@ async fn read_stream(
     connection: ConnectionId,
     mut inbound: Streaming<WorkerMessage>,
     heartbeat_sequence: Arc<AtomicU64>,
+    outbound: WeakOutbound,
 ) {
     let _guard = ClosedGuard {
         handle: handle.clone(),
@@ -104,6 +108,13 @@ async fn read_stream(
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(connection = connection.0, %error, "malformed worker message; closing the stream");
+                // The worker learns why its stream ends: the status goes out before the
+                // guard reports the close and the core task drops the stream's sender.
+                if let Some(outbound) = outbound.upgrade() {
+                    let status = ErrorCode::InvalidArgument
+                        .to_status(format!("malformed worker message: {error}"));
+                    let _ = outbound.try_send(Err(status));
+                }
                 return;
             }
         }
@@ -123,6 +134,8 @@ impl WorkerPlane for WorkerPlaneService {
         let connection = ConnectionId(self.next_connection.fetch_add(1, Ordering::Relaxed));
         let (sender, receiver) = mpsc::channel(WORKER_STREAM_BUFFER);
         let heartbeat_sequence = Arc::new(AtomicU64::new(0));
+        // Weak, so that the stream still ends when the core task drops its sender.
+        let outbound = sender.downgrade();
         self.handle
             .send(Command::Connected {
                 connection,
@@ -136,6 +149,7 @@ impl WorkerPlane for WorkerPlaneService {
             connection,
             request.into_inner(),
             heartbeat_sequence,
+            outbound,
         ));
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
