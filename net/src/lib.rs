@@ -10,6 +10,8 @@
 //!   [`worker::ProvingBackend`] (a panic in proving becomes a failed task).
 //! - [`convert`]: protobuf <-> core conversions; chunked payloads are reassembled with
 //!   bounded memory before the core sees a message.
+//! - [`input`]: job inputs (uploaded bytes, or a path under each worker's inputs folder)
+//!   and the checks that keep a path inside that folder.
 //! - [`server`]: serving and dialling with explicit [`limits::ServerLimits`].
 //!
 //! A lost stream is reported to the core from a drop guard in the task that reads it, so a
@@ -57,6 +59,7 @@
 
 pub mod convert;
 pub mod coordinator;
+pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod server;

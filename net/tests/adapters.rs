@@ -142,6 +142,7 @@ async fn cluster_reporting(
         },
         coordinator_url: url,
         limits: ServerLimits::default(),
+        inputs_folder: None,
         backend: Arc::new(Echo {
             panics: AtomicU32::new(panics),
         }),
@@ -158,7 +159,13 @@ async fn run_to_end(handle: &CoordinatorHandle, input: Bytes) -> zisk_proto::cli
         .unwrap();
     let program = zisk_net::convert::parse_program_id(&program.program_id).unwrap();
     let submitted = handle
-        .submit(JobKind::Execute, program, input, None, String::new())
+        .submit(
+            JobKind::Execute,
+            program,
+            zisk_net::input::JobInput::Inline(input),
+            None,
+            String::new(),
+        )
         .await
         .unwrap();
     let job = zisk_net::convert::parse_job_id(&submitted.job_id).unwrap();

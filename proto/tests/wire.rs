@@ -67,6 +67,19 @@ fn coordinator_message_round_trips() {
                 partition_count: 8,
                 partition_weights: vec![1; 8],
                 segment_cycles: 1 << 20,
+                input_path: String::new(),
+            },
+        )),
+    });
+    round_trip(&CoordinatorMessage {
+        kind: Some(coordinator_message::Kind::AssignContributions(
+            AssignContributions {
+                fence: Some(fence()),
+                program_id: "ab".repeat(32) + "-4096",
+                partition_ids: vec![0],
+                partition_count: 1,
+                input_path: "jobs/fib.in".into(),
+                ..Default::default()
             },
         )),
     });
@@ -81,6 +94,14 @@ fn client_messages_round_trip() {
             compute_units: Some(4),
             idempotency_key: "k".into(),
             input_sha256: Bytes::new(),
+            input_path: String::new(),
+        })),
+    });
+    round_trip(&JobSubmission {
+        part: Some(job_submission::Part::Spec(JobSpec {
+            program_id: "p".into(),
+            input_path: "jobs/fib.in".into(),
+            ..Default::default()
         })),
     });
     // `optional` keeps "unset" distinct from 0.

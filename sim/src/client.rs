@@ -243,6 +243,7 @@ impl SimClient {
                     compute_units,
                     idempotency_key: String::new(),
                     input_sha256: Bytes::copy_from_slice(&Sha256::digest(&input)),
+                    input_path: String::new(),
                 })),
             },
             api::JobSubmission {

@@ -263,6 +263,7 @@ impl Cluster {
                             coordinator_url: worker_plane_url(),
                             limits: ServerLimits::default(),
                             backend,
+                            inputs_folder: None,
                         });
                         let _ = task.await;
                     }

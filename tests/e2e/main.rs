@@ -8,6 +8,7 @@ mod bad_input;
 mod cluster;
 mod drain;
 mod embedded;
+mod input_path;
 mod precedence;
 mod prove;
 mod sigkill;

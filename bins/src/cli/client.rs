@@ -21,6 +21,15 @@ const SETUP_WAIT: Duration = Duration::from_secs(600);
 /// Largest proof downloaded.
 const MAX_DOWNLOAD_BYTES: u64 = 512 << 20;
 
+/// Where a job's input comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// These bytes, uploaded with the job.
+    Inline(Vec<u8>),
+    /// A file under each worker's inputs folder (a relative path).
+    Path(String),
+}
+
 /// A connected client.
 #[derive(Clone)]
 pub struct Client {
@@ -145,15 +154,60 @@ impl Client {
         input: Vec<u8>,
         compute_units: Option<u32>,
     ) -> anyhow::Result<String> {
+        self.submit_input(prove, program_id, InputSource::Inline(input), compute_units)
+            .await
+    }
+
+    /// Submits a job whose input is a file each worker reads from its inputs folder
+    /// (`input_path` is relative to it); returns the job id.
+    ///
+    /// # Errors
+    /// The coordinator refused it (e.g. a path that would leave the inputs folder).
+    pub async fn submit_path(
+        &mut self,
+        prove: bool,
+        program_id: &str,
+        input_path: &str,
+        compute_units: Option<u32>,
+    ) -> anyhow::Result<String> {
+        self.submit_input(
+            prove,
+            program_id,
+            InputSource::Path(input_path.to_owned()),
+            compute_units,
+        )
+        .await
+    }
+
+    /// Submits a job with its input given either way; returns the job id.
+    ///
+    /// # Errors
+    /// The coordinator refused it.
+    pub async fn submit_input(
+        &mut self,
+        prove: bool,
+        program_id: &str,
+        input: InputSource,
+        compute_units: Option<u32>,
+    ) -> anyhow::Result<String> {
         use api::job_submission::Part;
-        let input = Bytes::from(input);
+        let (input, input_path) = match input {
+            InputSource::Inline(bytes) => (Bytes::from(bytes), String::new()),
+            InputSource::Path(path) => (Bytes::new(), path),
+        };
+        let input_sha256 = if input_path.is_empty() {
+            Bytes::copy_from_slice(&Sha256::digest(&input))
+        } else {
+            Bytes::new()
+        };
         let spec = api::JobSubmission {
             part: Some(Part::Spec(api::JobSpec {
                 program_id: program_id.to_owned(),
                 input_size: input.len() as u64,
                 compute_units,
                 idempotency_key: String::new(),
-                input_sha256: Bytes::copy_from_slice(&Sha256::digest(&input)),
+                input_sha256,
+                input_path,
             })),
         };
         let data = (0..input.len().div_ceil(MAX_CHUNK_BYTES)).map(move |index| {

@@ -7,7 +7,7 @@ use zisk_proto::client::v1 as api;
 use zisk_proto::client::v1::job_event::Event;
 use zisk_proto::common::v1::{ErrorCode, JobState};
 
-use super::client::{Client, phase_name};
+use super::client::{Client, InputSource, phase_name};
 use super::embedded::EmbeddedCluster;
 use super::proof_file::{MAX_PROOF_FILE_BYTES, ProofFile};
 use super::{Cli, Command, EmbeddedOptions};
@@ -32,6 +32,23 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
 
 fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     path.map_or_else(|| Ok(Vec::new()), |path| read_file(path, "input"))
+}
+
+/// The job input: the local file's bytes, or a path under the workers' inputs folder (only
+/// with a coordinator: an embedded cluster has no inputs folder).
+fn input_source(
+    url: Option<&str>,
+    input: Option<&Path>,
+    input_path: Option<String>,
+) -> anyhow::Result<InputSource> {
+    match input_path {
+        Some(_) if url.is_none() => bail!(
+            "--input-path names a file in the workers' inputs folder and needs --coordinator; \
+             for a local file use --input"
+        ),
+        Some(path) => Ok(InputSource::Path(path)),
+        None => Ok(InputSource::Inline(read_input(input)?)),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -122,12 +139,13 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Prove {
             elf,
             input,
+            input_path,
             output,
             compute_units,
             embedded,
         } => {
             let elf_bytes = read_file(&elf, "guest ELF")?;
-            let input = read_input(input.as_deref())?;
+            let input = input_source(url, input.as_deref(), input_path)?;
             with_cluster(url, &embedded, |mut client| async move {
                 prove(
                     &mut client,
@@ -144,12 +162,13 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Execute {
             elf,
             input,
+            input_path,
             output,
             compute_units,
             embedded,
         } => {
             let elf_bytes = read_file(&elf, "guest ELF")?;
-            let input = read_input(input.as_deref())?;
+            let input = input_source(url, input.as_deref(), input_path)?;
             with_cluster(url, &embedded, |mut client| async move {
                 execute(
                     &mut client,
@@ -202,7 +221,13 @@ pub async fn run_cli(cli: Cli) -> anyhow::Result<()> {
             proof,
             verifying_key,
             elf,
-        } => verify(&proof, verifying_key.as_deref(), elf.as_deref())?,
+            input,
+        } => verify(
+            &proof,
+            verifying_key.as_deref(),
+            elf.as_deref(),
+            input.as_deref(),
+        )?,
         Command::Jobs { limit } => {
             let mut client = connect(url, "jobs").await?;
             let jobs = client
@@ -284,14 +309,14 @@ async fn execute(
     client: &mut Client,
     name: &str,
     elf: Vec<u8>,
-    input: Vec<u8>,
+    input: InputSource,
     compute_units: Option<u32>,
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
     let program = client.register(name, elf).await?;
     eprintln!("program {}", program.program_id);
     let job_id = client
-        .submit(false, &program.program_id, input, compute_units)
+        .submit_input(false, &program.program_id, input, compute_units)
         .await?;
     eprintln!("job {job_id} (execute)");
     let job = client.follow(&job_id, print_event).await?;
@@ -326,7 +351,7 @@ async fn prove(
     client: &mut Client,
     name: &str,
     elf: Vec<u8>,
-    input: Vec<u8>,
+    input: InputSource,
     compute_units: Option<u32>,
     output: &Path,
 ) -> anyhow::Result<()> {
@@ -345,7 +370,7 @@ async fn prove(
     }
     eprintln!("setup: ready (verifying key {})", hex(&cluster_key));
     let job_id = client
-        .submit(true, &program.program_id, input.clone(), compute_units)
+        .submit_input(true, &program.program_id, input.clone(), compute_units)
         .await?;
     eprintln!("job {job_id} (prove)");
     let job = client.follow(&job_id, print_event).await?;
@@ -353,10 +378,15 @@ async fn prove(
         return Err(job_failure(&job));
     };
     let proof = client.download_proof(&job_id).await?;
+    let (input, input_external) = match input {
+        InputSource::Inline(bytes) => (bytes, false),
+        InputSource::Path(_) => (Vec::new(), true),
+    };
     let file = ProofFile {
         program_id: program.program_id,
         verifying_key: local_key.to_bytes(),
         input,
+        input_external,
         public_outputs: outcome.public_outputs.to_vec(),
         proof,
         cycles: outcome.cycles,
@@ -376,6 +406,9 @@ async fn prove(
         output.display(),
         file.proof.len()
     );
+    if file.input_external {
+        println!("(the input stays in the workers' inputs folder: verify with --input FILE)");
+    }
     Ok(())
 }
 
@@ -383,6 +416,7 @@ fn verify(
     path: &Path,
     trusted_key: Option<&str>,
     trusted_elf: Option<&Path>,
+    input: Option<&Path>,
 ) -> anyhow::Result<()> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("cannot read the proof {}", path.display()))?
@@ -422,7 +456,27 @@ fn verify(
             key.params()
         );
     }
-    let outputs = pipeline::verify_bytes(&key, &file.input, &file.proof)
+    let input = match (file.input_external, input) {
+        (true, None) => bail!(
+            "the proof {} was made from an input in the workers' inputs folder and does not \
+             carry it: pass the input with --input FILE",
+            path.display()
+        ),
+        (true, Some(input)) => read_file(input, "input")?,
+        (false, Some(input)) => {
+            let given = read_file(input, "input")?;
+            if given != file.input {
+                bail!(
+                    "the input {} is not the one the proof file {} carries",
+                    input.display(),
+                    path.display()
+                );
+            }
+            given
+        }
+        (false, None) => file.input.clone(),
+    };
+    let outputs = pipeline::verify_bytes(&key, &input, &file.proof)
         .with_context(|| format!("the proof {} is invalid", path.display()))?;
     if outputs.outputs != file.public_outputs || outputs.cycles != file.cycles {
         bail!(

@@ -56,6 +56,8 @@ impl EmbeddedCluster {
                     coordinator_url: url.clone(),
                     limits: ServerLimits::default(),
                     backend: Arc::new(EmulatorBackend::default()),
+                    // Input paths need --coordinator: the CLI refuses them before starting.
+                    inputs_folder: None,
                 })
             })
             .collect();

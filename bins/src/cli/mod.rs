@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub use client::{Client, describe_status, phase_name};
+pub use client::{Client, InputSource, describe_status, phase_name};
 pub use commands::run_cli;
 pub use embedded::EmbeddedCluster;
 pub use proof_file::{MAX_PROOF_FILE_BYTES, PROOF_FILE_MAGIC, ProofFile, ProofFileError};
@@ -59,6 +59,11 @@ pub enum Command {
         /// The input file (empty input when absent).
         #[arg(long)]
         input: Option<PathBuf>,
+        /// Instead of --input: a file under each worker's inputs folder, relative to it
+        /// (needs --coordinator). The proof file then leaves the input out: `zisk verify`
+        /// needs it back with --input.
+        #[arg(long, conflicts_with = "input", value_name = "REL")]
+        input_path: Option<String>,
         /// Where to write the proof.
         #[arg(long)]
         output: PathBuf,
@@ -76,6 +81,10 @@ pub enum Command {
         /// The input file (empty input when absent).
         #[arg(long)]
         input: Option<PathBuf>,
+        /// Instead of --input: a file under each worker's inputs folder, relative to it
+        /// (needs --coordinator).
+        #[arg(long, conflicts_with = "input", value_name = "REL")]
+        input_path: Option<String>,
         /// Also write the public outputs to this file.
         #[arg(long)]
         output: Option<PathBuf>,
@@ -114,6 +123,10 @@ pub enum Command {
         /// A guest ELF to trust: its verifying key is computed here and must be the proof's.
         #[arg(long)]
         elf: Option<PathBuf>,
+        /// The public input, for a proof made with --input-path (its file leaves the input
+        /// out); for another proof it must equal the input in the file.
+        #[arg(long)]
+        input: Option<PathBuf>,
     },
     /// List jobs, newest first.
     Jobs {

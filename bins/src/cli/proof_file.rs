@@ -1,16 +1,26 @@
 //! The proof file `zisk prove` writes and `zisk verify` reads: the proof with what a
 //! verifier needs besides trust in the verifying key.
 //!
-//! Layout (integers little-endian): the magic `ZISKPRF2`, then five length-prefixed
+//! Layout (integers little-endian): the magic `ZISKPRF3`, then five length-prefixed
 //! (`u32`) fields: program id (UTF-8), verifying key (its bytes: parameter set, memory size
 //! and the guest ELF, from which the verifier recomputes everything else), public input,
-//! public outputs, final proof; then `cycles: u64` and `segment_count: u32`.
+//! public outputs, final proof; then `cycles: u64`, `segment_count: u32` and `flags: u8`
+//! (bit 0: the input is external, see below; other bits must be 0). Files of the previous
+//! version (`ZISKPRF2`, no flags byte) are still read.
 //!
 //! The file is self-contained but not self-trusting: `zisk verify` prints the key's digest,
-//! and checks it against one given with `--verifying-key` or recomputed from `--elf`.
+//! and checks it against one given with `--verifying-key` or recomputed from `--elf`. A job
+//! proved with `--input-path` (the input read by the workers from their inputs folder) has
+//! an external input: the input field is empty and `zisk verify --input FILE` supplies it.
 
 /// The file's first bytes.
-pub const PROOF_FILE_MAGIC: &[u8; 8] = b"ZISKPRF2";
+pub const PROOF_FILE_MAGIC: &[u8; 8] = b"ZISKPRF3";
+
+/// The first bytes of the previous version (no flags byte; the input is always inside).
+const PROOF_FILE_MAGIC_V2: &[u8; 8] = b"ZISKPRF2";
+
+/// Flag bit: the input is not in the file.
+const FLAG_INPUT_EXTERNAL: u8 = 1;
 
 /// Largest proof file read.
 pub const MAX_PROOF_FILE_BYTES: usize = 512 << 20;
@@ -22,8 +32,11 @@ pub struct ProofFile {
     pub program_id: String,
     /// The program's verifying key, as bytes.
     pub verifying_key: Vec<u8>,
-    /// The public input the proof is about.
+    /// The public input the proof is about (empty when [`Self::input_external`]).
     pub input: Vec<u8>,
+    /// The input is not in the file (the job read it from the workers' inputs folder): the
+    /// verifier must be given it.
+    pub input_external: bool,
     /// The public outputs the proof commits to.
     pub public_outputs: Vec<u8>,
     /// The final proof.
@@ -55,6 +68,12 @@ pub enum ProofFileError {
     /// The file is larger than [`MAX_PROOF_FILE_BYTES`].
     #[error("proof file of {0} bytes is larger than the limit")]
     TooLarge(usize),
+    /// The flags byte has bits this version does not know.
+    #[error("unknown proof file flags {0:#04x}")]
+    UnknownFlags(u8),
+    /// The input is marked external but the file carries input bytes.
+    #[error("the proof file marks its input external yet carries {0} input bytes")]
+    ExternalInputPresent(usize),
 }
 
 impl ProofFile {
@@ -73,6 +92,11 @@ impl ProofFile {
         }
         out.extend_from_slice(&self.cycles.to_le_bytes());
         out.extend_from_slice(&self.segment_count.to_le_bytes());
+        out.push(if self.input_external {
+            FLAG_INPUT_EXTERNAL
+        } else {
+            0
+        });
         out
     }
 
@@ -84,9 +108,15 @@ impl ProofFile {
         if bytes.len() > MAX_PROOF_FILE_BYTES {
             return Err(ProofFileError::TooLarge(bytes.len()));
         }
-        let rest = bytes
-            .strip_prefix(PROOF_FILE_MAGIC.as_slice())
-            .ok_or(ProofFileError::BadMagic)?;
+        let (rest, has_flags) = match bytes.strip_prefix(PROOF_FILE_MAGIC.as_slice()) {
+            Some(rest) => (rest, true),
+            None => (
+                bytes
+                    .strip_prefix(PROOF_FILE_MAGIC_V2.as_slice())
+                    .ok_or(ProofFileError::BadMagic)?,
+                false,
+            ),
+        };
         let mut reader = Reader { rest };
         let program_id = String::from_utf8(reader.field("program_id")?.to_vec())
             .map_err(|_| ProofFileError::BadProgramId)?;
@@ -101,6 +131,18 @@ impl ProofFile {
                 .try_into()
                 .expect("4 bytes"),
         );
+        let flags = if has_flags {
+            reader.take(1, "flags")?[0]
+        } else {
+            0
+        };
+        if flags & !FLAG_INPUT_EXTERNAL != 0 {
+            return Err(ProofFileError::UnknownFlags(flags));
+        }
+        let input_external = flags & FLAG_INPUT_EXTERNAL != 0;
+        if input_external && !input.is_empty() {
+            return Err(ProofFileError::ExternalInputPresent(input.len()));
+        }
         if !reader.rest.is_empty() {
             return Err(ProofFileError::TrailingBytes(reader.rest.len()));
         }
@@ -108,6 +150,7 @@ impl ProofFile {
             program_id,
             verifying_key,
             input,
+            input_external,
             public_outputs,
             proof,
             cycles,
@@ -146,6 +189,7 @@ mod tests {
             program_id: "ab-12".to_owned(),
             verifying_key: vec![1; 32],
             input: vec![9; 5],
+            input_external: false,
             public_outputs: vec![2, 3],
             proof: vec![4; 100],
             cycles: 99,
@@ -155,6 +199,10 @@ mod tests {
         assert_eq!(ProofFile::from_bytes(&bytes).unwrap(), file);
         assert!(matches!(
             ProofFile::from_bytes(&bytes[..bytes.len() - 1]),
+            Err(ProofFileError::Truncated { field: "flags" })
+        ));
+        assert!(matches!(
+            ProofFile::from_bytes(&bytes[..bytes.len() - 2]),
             Err(ProofFileError::Truncated {
                 field: "segment_count"
             })
@@ -163,5 +211,37 @@ mod tests {
             ProofFile::from_bytes(b"nope"),
             Err(ProofFileError::BadMagic)
         );
+    }
+
+    #[test]
+    fn a_proof_file_with_an_external_input_round_trips_and_version_two_still_reads() {
+        let external = ProofFile {
+            program_id: "ab-12".to_owned(),
+            verifying_key: vec![1; 32],
+            input: Vec::new(),
+            input_external: true,
+            public_outputs: vec![2, 3],
+            proof: vec![4; 10],
+            cycles: 99,
+            segment_count: 1,
+        };
+        let bytes = external.to_bytes();
+        assert_eq!(ProofFile::from_bytes(&bytes).unwrap(), external);
+        let mut unknown = bytes.clone();
+        *unknown.last_mut().unwrap() = 0x80;
+        assert_eq!(
+            ProofFile::from_bytes(&unknown),
+            Err(ProofFileError::UnknownFlags(0x80))
+        );
+
+        let inline = ProofFile {
+            input: vec![7; 4],
+            input_external: false,
+            ..external
+        };
+        let mut version_two = inline.to_bytes();
+        version_two.pop();
+        version_two[..8].copy_from_slice(b"ZISKPRF2");
+        assert_eq!(ProofFile::from_bytes(&version_two).unwrap(), inline);
     }
 }

@@ -36,6 +36,7 @@ pub async fn run_worker(settings: WorkerSettings) -> anyhow::Result<()> {
         coordinator_url: settings.coordinator_url.clone(),
         limits: ServerLimits::default(),
         backend: Arc::new(EmulatorBackend::default()),
+        inputs_folder: Some(settings.inputs_folder.clone()),
     });
     tokio::select! {
         result = &mut task => {

@@ -16,6 +16,7 @@ use zisk_proto::worker::v1::coordinator_message::Kind;
 use super::ConvertError;
 use super::ids::{fence_from_wire, parse_job_id, parse_program_id};
 use super::to_worker::{contributions_from_wire, partitions_from_wire, refusal_from_wire};
+use crate::input::JobInput;
 use crate::limits::{MAX_ELF_BYTES, MAX_INPUT_BYTES, MAX_PENDING_PAYLOADS, MAX_PROOF_BYTES};
 
 /// One coordinator message the worker adapter can act on, reassembled from its chunks.
@@ -37,13 +38,13 @@ pub enum DecodedToWorker {
         /// Its ELF.
         elf: Bytes,
     },
-    /// An assignment with its complete input: keep the input under the fence, then give the
-    /// core the message.
+    /// An assignment with its complete input (or the path to read it from): keep the input
+    /// under the fence, then give the core the message.
     Assignment {
         /// The core message.
         message: ToWorker,
         /// The job input.
-        input: Bytes,
+        input: JobInput,
         /// Cycles per segment for this job (`0` = the prover's default).
         segment_cycles: u64,
     },
@@ -87,12 +88,22 @@ impl CoordinatorMessageDecoder {
         message: ToWorker,
         input_size: u64,
         sha256: Bytes,
+        input_path: &str,
         segment_cycles: u64,
     ) -> Result<Option<DecodedToWorker>, ConvertError> {
+        if let Some(path) = JobInput::from_spec(input_path, input_size)
+            .map_err(|error| ConvertError::other("input_path", error.to_string()))?
+        {
+            return Ok(Some(DecodedToWorker::Assignment {
+                message,
+                input: JobInput::Path(path),
+                segment_cycles,
+            }));
+        }
         if input_size == 0 {
             return Ok(Some(DecodedToWorker::Assignment {
                 message,
-                input: Bytes::new(),
+                input: JobInput::Inline(Bytes::new()),
                 segment_cycles,
             }));
         }
@@ -168,6 +179,7 @@ impl CoordinatorMessageDecoder {
                     message,
                     assign.input_size,
                     assign.input_sha256,
+                    &assign.input_path,
                     assign.segment_cycles,
                 );
             }
@@ -186,6 +198,7 @@ impl CoordinatorMessageDecoder {
                     message,
                     assign.input_size,
                     assign.input_sha256,
+                    &assign.input_path,
                     assign.segment_cycles,
                 );
             }
@@ -200,6 +213,7 @@ impl CoordinatorMessageDecoder {
                     message,
                     assign.input_size,
                     assign.input_sha256,
+                    &assign.input_path,
                     assign.segment_cycles,
                 );
             }
@@ -229,7 +243,7 @@ impl CoordinatorMessageDecoder {
                 }
                 return Ok(Some(DecodedToWorker::Assignment {
                     message: pending.message,
-                    input,
+                    input: JobInput::Inline(input),
                     segment_cycles: pending.segment_cycles,
                 }));
             }
@@ -371,7 +385,8 @@ mod tests {
         let program = ProgramId([1; 32]);
         let programs = BTreeMap::new();
         let input = Bytes::from(vec![9u8; 3 * zisk_proto::MAX_CHUNK_BYTES + 17]);
-        let inputs = BTreeMap::from([(fence.job, StoredInput::new(input.clone()))]);
+        let inputs =
+            BTreeMap::from([(fence.job, StoredInput::new(JobInput::Inline(input.clone())))]);
         let messages = encode_to_worker(
             &context(&programs, &inputs),
             &ToWorker::AssignExecute { fence, program },
@@ -394,8 +409,45 @@ mod tests {
             panic!("expected one assignment, got {decoded:?}");
         };
         assert_eq!(*message, ToWorker::AssignExecute { fence, program });
-        assert_eq!(*got, input);
+        assert_eq!(*got, JobInput::Inline(input));
         assert_eq!(*segment_cycles, 1 << 10);
+    }
+
+    #[test]
+    fn an_assignment_by_input_path_carries_the_path_and_no_chunks() {
+        let fence = Fence {
+            epoch: Epoch(1),
+            job: JobId(6),
+            attempt: Attempt(1),
+        };
+        let program = ProgramId([1; 32]);
+        let programs = BTreeMap::new();
+        let path = crate::input::InputPath::parse("jobs/fib.in").unwrap();
+        let inputs = BTreeMap::from([(fence.job, StoredInput::new(JobInput::Path(path.clone())))]);
+        let messages = encode_to_worker(
+            &context(&programs, &inputs),
+            &ToWorker::AssignExecute { fence, program },
+        )
+        .unwrap();
+        let [
+            wire::CoordinatorMessage {
+                kind: Some(Kind::AssignExecute(assign)),
+            },
+        ] = &messages[..]
+        else {
+            panic!("expected the assignment alone, got {messages:?}");
+        };
+        assert_eq!(
+            (assign.input_size, assign.input_sha256.len()),
+            (0, 0),
+            "the coordinator never sees the file"
+        );
+        assert_eq!(assign.input_path, "jobs/fib.in");
+        let decoded = round_trip(&mut CoordinatorMessageDecoder::default(), messages);
+        assert!(
+            matches!(&decoded[..], [DecodedToWorker::Assignment { input: JobInput::Path(got), .. }] if *got == path),
+            "{decoded:?}"
+        );
     }
 
     #[test]
@@ -470,6 +522,7 @@ mod tests {
             program_id: ProgramId([1; 32]).to_string(),
             input_size: 3,
             input_sha256: Bytes::from(vec![0; 32]),
+            input_path: String::new(),
             max_cycles: 0,
             segment_cycles: 0,
         }));

@@ -16,21 +16,45 @@ use zisk_proto::worker::v1::coordinator_message::Kind;
 
 use super::ids::{fence_to_wire, program_wire_id};
 use super::{ConvertError, digest_from_wire, payload_to_bytes};
+use crate::input::{InputPath, JobInput};
 
-/// A job input held by the coordinator adapter, with its SHA-256.
+/// A job input held by the coordinator adapter: the bytes with their SHA-256, or a path
+/// each worker resolves under its inputs folder.
 #[derive(Clone, Debug)]
-pub struct StoredInput {
-    /// The input bytes.
-    pub bytes: Bytes,
-    /// Their SHA-256.
-    pub sha256: [u8; 32],
+pub enum StoredInput {
+    /// Uploaded bytes, sent to workers in `JobInput` chunks.
+    Inline {
+        /// The input bytes.
+        bytes: Bytes,
+        /// Their SHA-256.
+        sha256: [u8; 32],
+    },
+    /// A path under each worker's inputs folder, sent in the assignment.
+    Path(InputPath),
 }
 
 impl StoredInput {
-    /// Hashes and keeps `bytes`.
-    pub fn new(bytes: Bytes) -> Self {
-        let sha256 = Sha256::digest(&bytes).into();
-        StoredInput { bytes, sha256 }
+    /// Keeps `input`, hashing uploaded bytes.
+    pub fn new(input: JobInput) -> Self {
+        match input {
+            JobInput::Inline(bytes) => {
+                let sha256 = Sha256::digest(&bytes).into();
+                StoredInput::Inline { bytes, sha256 }
+            }
+            JobInput::Path(path) => StoredInput::Path(path),
+        }
+    }
+
+    /// `(input_size, input_sha256, input_path)` of an assignment.
+    fn assignment_fields(&self) -> (u64, Bytes, String) {
+        match self {
+            StoredInput::Inline { bytes, sha256 } => (
+                bytes.len() as u64,
+                Bytes::copy_from_slice(sha256),
+                String::new(),
+            ),
+            StoredInput::Path(path) => (0, Bytes::new(), path.as_str().to_owned()),
+        }
     }
 }
 
@@ -153,8 +177,12 @@ fn input_chunks(
     input: &StoredInput,
 ) -> impl Iterator<Item = wire::CoordinatorMessage> {
     let wire_fence = fence_to_wire(fence);
-    let empty = input.bytes.is_empty();
-    split_chunks(input.bytes.clone())
+    let bytes = match input {
+        StoredInput::Inline { bytes, .. } => bytes.clone(),
+        StoredInput::Path(_) => Bytes::new(), // each worker reads the file itself
+    };
+    let empty = bytes.is_empty();
+    split_chunks(bytes)
         .filter(move |_| !empty)
         .map(move |chunk| {
             message(Kind::JobInput(wire::JobInput {
@@ -245,12 +273,14 @@ pub fn encode_to_worker(
             partitions,
         } => {
             let input = input_of(fence)?;
+            let (input_size, input_sha256, input_path) = input.assignment_fields();
             out.push(message(Kind::AssignContributions(
                 wire::AssignContributions {
                     fence: Some(fence_to_wire(fence)),
                     program_id: program_id(program),
-                    input_size: input.bytes.len() as u64,
-                    input_sha256: Bytes::copy_from_slice(&input.sha256),
+                    input_size,
+                    input_sha256,
+                    input_path,
                     partition_ids: partitions_to_wire(partitions),
                     partition_count: *partition_count,
                     partition_weights: Vec::new(),
@@ -277,11 +307,13 @@ pub fn encode_to_worker(
             expected,
         } => {
             let input = input_of(fence)?;
+            let (input_size, input_sha256, input_path) = input.assignment_fields();
             out.push(message(Kind::AssignProve(wire::AssignProve {
                 fence: Some(fence_to_wire(fence)),
                 program_id: program_id(program),
-                input_size: input.bytes.len() as u64,
-                input_sha256: Bytes::copy_from_slice(&input.sha256),
+                input_size,
+                input_sha256,
+                input_path,
                 partition_ids: partitions_to_wire(partitions),
                 partition_count: *partition_count,
                 global_challenge: payload_to_bytes(&challenge.0),
@@ -314,11 +346,13 @@ pub fn encode_to_worker(
         }
         ToWorker::AssignExecute { fence, program } => {
             let input = input_of(fence)?;
+            let (input_size, input_sha256, input_path) = input.assignment_fields();
             out.push(message(Kind::AssignExecute(wire::AssignExecute {
                 fence: Some(fence_to_wire(fence)),
                 program_id: program_id(program),
-                input_size: input.bytes.len() as u64,
-                input_sha256: Bytes::copy_from_slice(&input.sha256),
+                input_size,
+                input_sha256,
+                input_path,
                 max_cycles: 0,
                 segment_cycles: context.segment_cycles,
             })));

@@ -18,6 +18,7 @@ use zisk_proto::common::v1::{ErrorCode, JobState};
 
 use super::handle::CoordinatorHandle;
 use crate::convert::{job_id_arg, program_id_arg};
+use crate::input::JobInput;
 use crate::limits::{MAX_ELF_BYTES, MAX_INPUT_BYTES, MAX_WAIT};
 use crate::metrics::CoordinatorMetrics;
 
@@ -95,6 +96,13 @@ impl ClientService {
             _ => return Err(invalid_chunk("the first message must carry the job spec")),
         };
         let program = program_id_arg(&spec.program_id)?;
+        let input_path = JobInput::from_spec(&spec.input_path, spec.input_size)
+            .map_err(|error| ErrorCode::InvalidArgument.to_status(error.to_string()))?;
+        if input_path.is_some() && !spec.input_sha256.is_empty() {
+            return Err(ErrorCode::InvalidArgument.to_status(
+                "input_sha256 cannot be checked for an input path; leave it empty",
+            ));
+        }
         let mut input = ChunkAssembler::with_total_size(spec.input_size, MAX_INPUT_BYTES)
             .map_err(|error| invalid_chunk(error.to_string()))?;
         while let Some(message) = stream.next().await.transpose()? {
@@ -111,6 +119,7 @@ impl ClientService {
             .finish()
             .map_err(|error| invalid_chunk(error.to_string()))?;
         check_sha256(&spec.input_sha256, &input, "input")?;
+        let input = input_path.map_or(JobInput::Inline(input), JobInput::Path);
         self.handle
             .submit(
                 kind,

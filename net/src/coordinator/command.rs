@@ -12,6 +12,7 @@ use zisk_proto::client::v1 as client;
 use zisk_proto::common::v1::Backend;
 use zisk_proto::worker::v1::CoordinatorMessage;
 
+use crate::input::JobInput;
 use crate::metrics::Gauges;
 
 /// The reply half of a request.
@@ -33,7 +34,7 @@ pub(crate) enum Command {
     Submit {
         kind: JobKind,
         program: ProgramId,
-        input: Bytes,
+        input: JobInput,
         compute_units: Option<u32>,
         idempotency_key: String,
         reply: Reply<client::SubmitJobResponse>,

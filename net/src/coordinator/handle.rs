@@ -10,6 +10,7 @@ use zisk_proto::client::v1 as client;
 use zisk_proto::common::v1::ErrorCode;
 
 use super::command::{Command, Reply};
+use crate::input::JobInput;
 use crate::metrics::Gauges;
 
 /// A cloneable handle to a running coordinator core task. Every call is a message to that
@@ -49,12 +50,12 @@ impl CoordinatorHandle {
             .await
     }
 
-    /// Submits a job with its whole input.
+    /// Submits a job with its whole input (or the path workers read it from).
     pub async fn submit(
         &self,
         kind: JobKind,
         program: ProgramId,
-        input: Bytes,
+        input: JobInput,
         compute_units: Option<u32>,
         idempotency_key: String,
     ) -> Result<client::SubmitJobResponse, Status> {

@@ -15,6 +15,7 @@ use super::command::Command;
 use super::driver::Driver;
 use super::jobs::{JobRecord, is_terminal};
 use crate::convert::{StoredInput, job_wire_id, program_wire_id, state_to_wire, worker_to_wire};
+use crate::input::JobInput;
 use crate::limits::{MAX_WATCHERS_PER_JOB, WATCHER_BUFFER};
 use crate::metrics::Gauges;
 
@@ -164,7 +165,7 @@ impl Driver {
         now: zisk_core::Instant,
         kind: JobKind,
         program: ProgramId,
-        input: Bytes,
+        input: JobInput,
         compute_units: Option<u32>,
         idempotency_key: String,
     ) -> Result<client::SubmitJobResponse, Status> {

@@ -76,6 +76,10 @@ pub enum BackendError {
     /// The ELF is not an acceptable guest.
     #[error("invalid guest ELF: {0}")]
     InvalidElf(String),
+    /// The job's input file cannot be used (missing, too large, outside the inputs folder,
+    /// or no folder configured). Every worker sharing the storage fails the same way.
+    #[error("{0}")]
+    Input(String),
     /// A proof failed verification.
     #[error("proof rejected: {0}")]
     ProofRejected(String),
@@ -85,11 +89,11 @@ pub enum BackendError {
 }
 
 impl BackendError {
-    /// Whether another attempt (on this or another worker) could succeed: a guest that traps
-    /// or an ELF that is not acceptable fails the same way everywhere.
+    /// Whether another attempt (on this or another worker) could succeed: a guest that traps,
+    /// an ELF that is not acceptable or an unusable input file fails the same way everywhere.
     pub fn failure_kind(&self) -> zisk_core::FailureKind {
         match self {
-            BackendError::Execution(_) | BackendError::InvalidElf(_) => {
+            BackendError::Execution(_) | BackendError::InvalidElf(_) | BackendError::Input(_) => {
                 zisk_core::FailureKind::GuestFault
             }
             BackendError::NotBuilt(_)

@@ -2,6 +2,7 @@
 //! until `poll_timeout`, and carries out its outputs.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -32,6 +33,7 @@ pub(super) struct WorkerDriver {
     url: String,
     limits: ServerLimits,
     backend: Arc<dyn ProvingBackend>,
+    inputs_folder: Option<Arc<Path>>,
     link: u64,
     link_task: Option<tokio::task::JoinHandle<()>>,
     sender: Option<mpsc::Sender<WorkerMessage>>,
@@ -58,6 +60,7 @@ impl WorkerDriver {
         url: String,
         limits: ServerLimits,
         backend: Arc<dyn ProvingBackend>,
+        inputs_folder: Option<Arc<Path>>,
     ) -> Self {
         WorkerDriver {
             core,
@@ -65,6 +68,7 @@ impl WorkerDriver {
             url,
             limits,
             backend,
+            inputs_folder,
             link: 0,
             link_task: None,
             sender: None,
@@ -196,6 +200,7 @@ impl WorkerDriver {
                             program,
                             elf,
                             input,
+                            inputs_folder: self.inputs_folder.clone(),
                             segment_cycles,
                             partition_count,
                         },

@@ -7,6 +7,7 @@ mod driver;
 mod link;
 mod work;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -31,6 +32,9 @@ pub struct WorkerOptions {
     pub limits: ServerLimits,
     /// The zkVM.
     pub backend: Arc<dyn ProvingBackend>,
+    /// Folder that job input paths are resolved under (`[worker].inputs_folder`); `None`
+    /// fails every job submitted by input path.
+    pub inputs_folder: Option<PathBuf>,
 }
 
 /// Asks a running worker to drain.
@@ -55,6 +59,7 @@ pub fn spawn_worker(options: WorkerOptions) -> (WorkerHandle, tokio::task::JoinH
         options.coordinator_url,
         options.limits,
         options.backend,
+        options.inputs_folder.map(Arc::from),
     );
     let task = tokio::spawn(driver.run(drain_requests));
     (WorkerHandle { drain }, task)

@@ -2,6 +2,7 @@
 //! (or a failed setup), never a dead worker.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -9,24 +10,36 @@ use zisk_core::{Challenge, Fence, PartitionId, Payload, ProgramId, WorkResult};
 use zisk_proto::bytes::Bytes;
 
 use super::backend::{BackendCall, BackendCallKind, BackendError, GuestRun, ProvingBackend};
+use crate::input::{JobInput, read_input_file};
 
 /// A job's guest and input as the worker holds them.
 #[derive(Clone, Debug)]
 pub(crate) struct JobData {
     pub(crate) program: ProgramId,
     pub(crate) elf: Bytes,
-    pub(crate) input: Bytes,
+    pub(crate) input: JobInput,
+    /// Where an input path is resolved (`None`: this worker takes no input paths).
+    pub(crate) inputs_folder: Option<Arc<Path>>,
     pub(crate) segment_cycles: u64,
     pub(crate) partition_count: u32,
 }
 
 impl JobData {
-    fn run(&self, fence: &Fence) -> GuestRun<'_> {
+    /// The input bytes, read from the inputs folder (on this blocking thread) for a path.
+    fn input_bytes(&self) -> Result<Bytes, BackendError> {
+        match &self.input {
+            JobInput::Inline(bytes) => Ok(bytes.clone()),
+            JobInput::Path(path) => read_input_file(self.inputs_folder.as_deref(), path)
+                .map_err(|error| BackendError::Input(error.to_string())),
+        }
+    }
+
+    fn run<'a>(&'a self, fence: &Fence, input: &'a [u8]) -> GuestRun<'a> {
         GuestRun {
             job: fence.job,
             program: self.program,
             elf: &self.elf,
-            input: &self.input,
+            input,
             segment_cycles: self.segment_cycles,
         }
     }
@@ -111,7 +124,10 @@ fn perform(backend: &dyn ProvingBackend, work: Work) -> Vec<Finished> {
                 .setup(program, &elf)
                 .map_err(|error| error.to_string()),
         })],
-        Work::Execute { fence, data } => match backend.execute(&data.run(&fence)) {
+        Work::Execute { fence, data } => match data
+            .input_bytes()
+            .and_then(|input| backend.execute(&data.run(&fence, &input)))
+        {
             Ok(execution) => vec![Finished::Result(WorkResult::Executed {
                 fence,
                 summary: execution.summary,
@@ -123,7 +139,9 @@ fn perform(backend: &dyn ProvingBackend, work: Work) -> Vec<Finished> {
             fence,
             data,
             partitions,
-        } => match backend.contribute(&data.run(&fence), data.partition_count, &partitions) {
+        } => match data.input_bytes().and_then(|input| {
+            backend.contribute(&data.run(&fence, &input), data.partition_count, &partitions)
+        }) {
             Ok(results) => results
                 .into_iter()
                 .map(|result| {
@@ -153,8 +171,11 @@ fn perform(backend: &dyn ProvingBackend, work: Work) -> Vec<Finished> {
         } => {
             // Commitments are deterministic: the coordinator compares the redone ones (sent
             // with each proof) with those it recorded.
-            let redone = backend
-                .contribute(&data.run(&fence), data.partition_count, &partitions)
+            let redone = data
+                .input_bytes()
+                .and_then(|input| {
+                    backend.contribute(&data.run(&fence, &input), data.partition_count, &partitions)
+                })
                 .and_then(|_| backend.prove(fence.job, &challenge, &partitions));
             match redone {
                 Ok(proofs) => proved(fence, proofs),
