@@ -57,6 +57,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod convert;
 pub mod coordinator;
 pub mod input;

@@ -7,11 +7,11 @@ use zisk_proto::client::v1 as api;
 use zisk_proto::client::v1::job_event::Event;
 use zisk_proto::common::v1::{ErrorCode, JobState};
 
-use super::client::{Client, InputSource, phase_name};
 use super::embedded::EmbeddedCluster;
 use super::proof_file::{MAX_PROOF_FILE_BYTES, ProofFile};
 use super::{Cli, Command, EmbeddedOptions};
 use crate::worker::CLUSTER_PARAMS;
+use zisk_net::client::{Client, InputSource, phase_name};
 use zisk_prover::pipeline::{self, VerifyingKey};
 
 /// Largest guest ELF or input file read.
@@ -110,7 +110,7 @@ async fn connect(url: Option<&str>, command: &str) -> anyhow::Result<Client> {
     let url = url.with_context(|| {
         format!("`zisk {command}` needs a coordinator: pass --coordinator URL or set ZISK_COORDINATOR_URL (only prove and execute can run an embedded cluster)")
     })?;
-    Client::connect(url).await
+    Ok(Client::connect(url).await?)
 }
 
 /// Runs one subcommand.
@@ -299,7 +299,7 @@ where
     let cluster = EmbeddedCluster::start(embedded.workers, embedded.worker_compute_units).await?;
     let result = match Client::connect(&cluster.url()).await {
         Ok(client) => work(client).await,
-        Err(error) => Err(error),
+        Err(error) => Err(error.into()),
     };
     cluster.stop().await;
     result
@@ -358,8 +358,10 @@ async fn prove(
     let program = client.register(name, elf.clone()).await?;
     eprintln!("program {}", program.program_id);
     eprintln!("setup: running");
-    let (cluster_key, local_key) =
-        tokio::try_join!(client.setup(&program.program_id), local_verifying_key(elf))?;
+    let (cluster_key, local_key) = tokio::try_join!(
+        async { Ok::<_, anyhow::Error>(client.setup(&program.program_id).await?) },
+        local_verifying_key(elf)
+    )?;
     if cluster_key.as_slice() != local_key.digest().as_slice() {
         bail!(
             "the cluster's verifying key {} is not the one computed here ({}): the workers run \

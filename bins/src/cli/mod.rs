@@ -1,7 +1,6 @@
 //! `zisk`: the client CLI. With `--coordinator URL` (or `ZISK_COORDINATOR_URL`) it talks to
 //! a cluster; without one, `prove` and `execute` start an [`EmbeddedCluster`] in-process.
 
-mod client;
 mod commands;
 mod embedded;
 mod proof_file;
@@ -10,10 +9,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub use client::{Client, InputSource, describe_status, phase_name};
 pub use commands::run_cli;
 pub use embedded::EmbeddedCluster;
 pub use proof_file::{MAX_PROOF_FILE_BYTES, PROOF_FILE_MAGIC, ProofFile, ProofFileError};
+pub use zisk_net::client::{Client, ClientError, InputSource, describe_status, phase_name};
 
 /// The `zisk` command line.
 #[derive(Clone, Debug, Parser)]

@@ -99,9 +99,8 @@ impl ClientService {
         let input_path = JobInput::from_spec(&spec.input_path, spec.input_size)
             .map_err(|error| ErrorCode::InvalidArgument.to_status(error.to_string()))?;
         if input_path.is_some() && !spec.input_sha256.is_empty() {
-            return Err(ErrorCode::InvalidArgument.to_status(
-                "input_sha256 cannot be checked for an input path; leave it empty",
-            ));
+            return Err(ErrorCode::InvalidArgument
+                .to_status("input_sha256 cannot be checked for an input path; leave it empty"));
         }
         let mut input = ChunkAssembler::with_total_size(spec.input_size, MAX_INPUT_BYTES)
             .map_err(|error| invalid_chunk(error.to_string()))?;

@@ -1,19 +1,79 @@
-//! A small client of the coordinator's API: uploads in chunks, waits, follows, downloads.
+//! The Rust client library of the coordinator's public API (the `zisk` CLI is built on it):
+//! register programs and run their setup, submit prove and execute jobs (inputs uploaded in
+//! chunks or named by path under the workers' inputs folder), follow them, download proofs,
+//! list jobs and workers.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), zisk_net::client::ClientError> {
+//! use zisk_net::client::Client;
+//! let mut client = Client::connect("http://127.0.0.1:7000").await?;
+//! let elf = std::fs::read("guest.elf").expect("the guest");
+//! let program = client.register("guest", elf).await?;
+//! let verifying_key = client.setup(&program.program_id).await?;
+//! let job = client.submit(true, &program.program_id, b"input".to_vec(), None).await?;
+//! let done = client.follow(&job, |event| println!("{event:?}")).await?;
+//! let proof = client.download_proof(&job).await?;
+//! # let _ = (verifying_key, done, proof);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use sha2::{Digest as _, Sha256};
 use tokio_stream::StreamExt;
 use tonic::Status;
 use tonic::transport::Channel;
-use zisk_net::limits::ServerLimits;
 use zisk_proto::bytes::Bytes;
 use zisk_proto::client::v1 as api;
 use zisk_proto::client::v1::client_api_client::ClientApiClient;
 use zisk_proto::client::v1::job_event::Event;
 use zisk_proto::common::v1::{ErrorCode, JobPhase};
-use zisk_proto::{ChunkAssembler, MAX_CHUNK_BYTES};
+use zisk_proto::{ChunkAssembler, ChunkError, MAX_CHUNK_BYTES};
+
+use crate::limits::ServerLimits;
+use crate::server::DialError;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The coordinator cannot be reached.
+    #[error(transparent)]
+    Connect(#[from] DialError),
+    /// The coordinator answered with an error status (its stable code is in the text).
+    #[error("{}", describe_status(.0))]
+    Rpc(Status),
+    /// The program's setup failed.
+    #[error("setup of {program_id} failed: {reason}")]
+    SetupFailed {
+        /// The program.
+        program_id: String,
+        /// The reason the coordinator gave.
+        reason: String,
+    },
+    /// The program's setup did not finish in time.
+    #[error("setup of {program_id} did not finish within {} s", SETUP_WAIT.as_secs())]
+    SetupTimeout {
+        /// The program.
+        program_id: String,
+    },
+    /// A download is malformed or too large.
+    #[error("proof download: {0}")]
+    Download(#[from] ChunkError),
+    /// A response lacks what the protocol requires.
+    #[error("malformed response from the coordinator: {0}")]
+    Protocol(&'static str),
+}
+
+impl ClientError {
+    /// The gRPC status, when the coordinator answered with one.
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            ClientError::Rpc(status) => Some(status),
+            _ => None,
+        }
+    }
+}
 
 /// Longest the client waits for a setup to finish.
 const SETUP_WAIT: Duration = Duration::from_secs(600);
@@ -44,8 +104,8 @@ pub fn describe_status(status: &Status) -> String {
     }
 }
 
-fn rpc(status: Status) -> anyhow::Error {
-    anyhow::anyhow!(describe_status(&status))
+fn rpc(status: Status) -> ClientError {
+    ClientError::Rpc(status)
 }
 
 /// A phase's name for people.
@@ -65,9 +125,9 @@ impl Client {
     ///
     /// # Errors
     /// The coordinator cannot be reached.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let limits = ServerLimits::default();
-        let channel = zisk_net::server::dial(url, &limits).await?;
+        let channel = crate::server::dial(url, &limits).await?;
         let api = ClientApiClient::new(channel)
             .max_decoding_message_size(limits.max_message_bytes)
             .max_encoding_message_size(limits.max_message_bytes);
@@ -82,7 +142,7 @@ impl Client {
         &mut self,
         name: &str,
         elf: Vec<u8>,
-    ) -> anyhow::Result<api::RegisterProgramResponse> {
+    ) -> Result<api::RegisterProgramResponse, ClientError> {
         use api::program_chunk::Part;
         let elf = Bytes::from(elf);
         let header = api::ProgramChunk {
@@ -111,7 +171,7 @@ impl Client {
     ///
     /// # Errors
     /// The setup failed or did not finish in time.
-    pub async fn setup(&mut self, program_id: &str) -> anyhow::Result<Vec<u8>> {
+    pub async fn setup(&mut self, program_id: &str) -> Result<Vec<u8>, ClientError> {
         let deadline = tokio::time::Instant::now() + SETUP_WAIT;
         loop {
             let response = self
@@ -130,13 +190,15 @@ impl Client {
                         .error
                         .map(|error| error.message)
                         .unwrap_or_default();
-                    bail!("setup of {program_id} failed: {reason}");
+                    return Err(ClientError::SetupFailed {
+                        program_id: program_id.to_owned(),
+                        reason,
+                    });
                 }
                 _ if tokio::time::Instant::now() >= deadline => {
-                    bail!(
-                        "setup of {program_id} did not finish within {} s",
-                        SETUP_WAIT.as_secs()
-                    )
+                    return Err(ClientError::SetupTimeout {
+                        program_id: program_id.to_owned(),
+                    });
                 }
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -153,7 +215,7 @@ impl Client {
         program_id: &str,
         input: Vec<u8>,
         compute_units: Option<u32>,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, ClientError> {
         self.submit_input(prove, program_id, InputSource::Inline(input), compute_units)
             .await
     }
@@ -169,7 +231,7 @@ impl Client {
         program_id: &str,
         input_path: &str,
         compute_units: Option<u32>,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, ClientError> {
         self.submit_input(
             prove,
             program_id,
@@ -189,7 +251,7 @@ impl Client {
         program_id: &str,
         input: InputSource,
         compute_units: Option<u32>,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, ClientError> {
         use api::job_submission::Part;
         let (input, input_path) = match input {
             InputSource::Inline(bytes) => (Bytes::from(bytes), String::new()),
@@ -233,7 +295,7 @@ impl Client {
         &mut self,
         job_id: &str,
         mut print: impl FnMut(&Event),
-    ) -> anyhow::Result<api::Job> {
+    ) -> Result<api::Job, ClientError> {
         let mut events = self
             .api
             .watch_job(api::WatchJobRequest {
@@ -255,7 +317,7 @@ impl Client {
     ///
     /// # Errors
     /// Unknown job.
-    pub async fn job(&mut self, job_id: &str) -> anyhow::Result<api::Job> {
+    pub async fn job(&mut self, job_id: &str) -> Result<api::Job, ClientError> {
         let response = self
             .api
             .get_job(api::GetJobRequest {
@@ -266,14 +328,14 @@ impl Client {
         response
             .into_inner()
             .job
-            .context("the coordinator returned no job")
+            .ok_or(ClientError::Protocol("the coordinator returned no job"))
     }
 
     /// Cancels a job.
     ///
     /// # Errors
     /// Unknown or finished job.
-    pub async fn cancel(&mut self, job_id: &str, reason: &str) -> anyhow::Result<api::Job> {
+    pub async fn cancel(&mut self, job_id: &str, reason: &str) -> Result<api::Job, ClientError> {
         let response = self
             .api
             .cancel_job(api::CancelJobRequest {
@@ -285,14 +347,14 @@ impl Client {
         response
             .into_inner()
             .job
-            .context("the coordinator returned no job")
+            .ok_or(ClientError::Protocol("the coordinator returned no job"))
     }
 
     /// Downloads a completed job's proof.
     ///
     /// # Errors
     /// No proof, or a broken download.
-    pub async fn download_proof(&mut self, job_id: &str) -> anyhow::Result<Vec<u8>> {
+    pub async fn download_proof(&mut self, job_id: &str) -> Result<Vec<u8>, ClientError> {
         let mut chunks = self
             .api
             .download_proof(api::DownloadProofRequest {
@@ -306,7 +368,7 @@ impl Client {
             let chunk = message
                 .map_err(rpc)?
                 .chunk
-                .context("a download message without a chunk")?;
+                .ok_or(ClientError::Protocol("a download message without a chunk"))?;
             proof.push(&chunk)?;
         }
         Ok(proof.finish()?.to_vec())
@@ -319,7 +381,7 @@ impl Client {
     pub async fn jobs(
         &mut self,
         request: api::ListJobsRequest,
-    ) -> anyhow::Result<api::ListJobsResponse> {
+    ) -> Result<api::ListJobsResponse, ClientError> {
         Ok(self.api.list_jobs(request).await.map_err(rpc)?.into_inner())
     }
 
@@ -327,7 +389,7 @@ impl Client {
     ///
     /// # Errors
     /// The request failed.
-    pub async fn workers(&mut self) -> anyhow::Result<api::ListWorkersResponse> {
+    pub async fn workers(&mut self) -> Result<api::ListWorkersResponse, ClientError> {
         Ok(self
             .api
             .list_workers(api::ListWorkersRequest {})
@@ -340,7 +402,7 @@ impl Client {
     ///
     /// # Errors
     /// The request failed.
-    pub async fn status(&mut self) -> anyhow::Result<api::ClusterStatusResponse> {
+    pub async fn status(&mut self) -> Result<api::ClusterStatusResponse, ClientError> {
         Ok(self
             .api
             .cluster_status(api::ClusterStatusRequest {})
