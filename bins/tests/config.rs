@@ -346,3 +346,59 @@ fn flags_for_capabilities_not_built_fail_at_start_naming_the_flag() {
     let emulator = stdout(&worker(&["--emulator"], &[]));
     assert!(emulator.contains("backend = emulator"), "{emulator}");
 }
+
+#[test]
+fn the_prover_table_sets_memory_and_parallelism_and_is_range_checked() {
+    let folder = tempfile::tempdir().unwrap();
+    let defaults = stdout(&worker(&[], &[]));
+    assert!(
+        defaults.contains("prover.parallel_segments = 1")
+            && defaults.contains("prover.max_kept_phase1_cycles = 4194304"),
+        "{defaults}"
+    );
+    let config = write(
+        folder.path(),
+        "worker.toml",
+        "[prover]\nparallel_segments = 2\nmax_kept_phase1_cycles = 0\n",
+    );
+    let from_file = stdout(&worker(&["--config", &config], &[]));
+    assert!(
+        from_file.contains("prover.parallel_segments = 2")
+            && from_file.contains("prover.max_kept_phase1_cycles = 0"),
+        "{from_file}"
+    );
+    let overridden = stdout(&worker(
+        &["--config", &config, "--parallel-segments", "4"],
+        &[("ZISK_WORKER_MAX_KEPT_PHASE1_CYCLES", "1048576")],
+    ));
+    assert!(
+        overridden.contains("prover.parallel_segments = 4")
+            && overridden.contains("prover.max_kept_phase1_cycles = 1048576"),
+        "{overridden}"
+    );
+    let zero = stderr_of_failure(&worker(&["--parallel-segments", "0"], &[]));
+    assert!(
+        zero.contains("prover.parallel_segments") && zero.contains("--parallel-segments"),
+        "{zero}"
+    );
+}
+
+#[test]
+fn a_proving_key_file_is_refused_rather_than_ignored() {
+    let folder = tempfile::tempdir().unwrap();
+    let by_flag = stderr_of_failure(&worker(&["--proving-key", "/keys/pk"], &[]));
+    assert!(
+        by_flag.contains("worker.proving_key") && by_flag.contains("computes each program"),
+        "{by_flag}"
+    );
+    let config = write(
+        folder.path(),
+        "worker.toml",
+        "[worker]\nproving_key = \"/keys/pk\"\n",
+    );
+    let by_file = stderr_of_failure(&worker(&["--config", &config], &[]));
+    assert!(
+        by_file.contains("worker.proving_key") && by_file.contains(&config),
+        "{by_file}"
+    );
+}

@@ -8,6 +8,8 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use serde::Deserialize;
 use zisk_core::WorkerConfig;
 
+use crate::worker::ProverOptions;
+
 use super::logging::{LoggingArgs, LoggingSettings, LoggingTable, resolve_logging};
 use super::source::{Arg, ConfigError, Source, Sourced, in_file, in_range, layer, read_toml};
 
@@ -38,9 +40,21 @@ pub struct WorkerArgs {
     /// Folder for job inputs ([worker].inputs_folder).
     #[arg(long, env = "ZISK_WORKER_INPUTS_FOLDER", value_name = "PATH")]
     pub inputs_folder: Option<String>,
-    /// STARK proving key ([worker].proving_key; not read by the emulator backend yet).
+    /// STARK proving key ([worker].proving_key). Refused: the emulator backend computes each
+    /// program's keys at setup and reads no key file.
     #[arg(long, env = "ZISK_WORKER_PROVING_KEY", value_name = "PATH")]
     pub proving_key: Option<String>,
+    /// Segments committed or proved at once ([prover].parallel_segments).
+    #[arg(long, env = "ZISK_WORKER_PARALLEL_SEGMENTS", value_name = "N")]
+    pub parallel_segments: Option<String>,
+    /// Most segment cycles whose phase-1 traces are kept for phase 2
+    /// ([prover].max_kept_phase1_cycles); the rest is recommitted in phase 2.
+    #[arg(
+        long,
+        env = "ZISK_WORKER_MAX_KEPT_PHASE1_CYCLES",
+        value_name = "CYCLES"
+    )]
+    pub max_kept_phase1_cycles: Option<String>,
     /// Seconds between reconnection attempts ([connection].reconnect_interval_seconds).
     #[arg(
         long,
@@ -99,6 +113,18 @@ pub struct WorkerFile {
     pub connection: ConnectionTable,
     /// `[logging]`.
     pub logging: LoggingTable,
+    /// `[prover]`.
+    pub prover: ProverTable,
+}
+
+/// `[prover]`: how the emulator backend spends memory and cores.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProverTable {
+    /// Segments committed or proved at once.
+    pub parallel_segments: Option<usize>,
+    /// Most segment cycles whose phase-1 traces are kept for phase 2.
+    pub max_kept_phase1_cycles: Option<u64>,
 }
 
 /// `[worker]`.
@@ -150,8 +176,8 @@ pub struct WorkerSettings {
     pub compute_units: Sourced<u32>,
     /// `[worker].inputs_folder`.
     pub inputs_folder: PathBuf,
-    /// `[worker].proving_key`.
-    pub proving_key: PathBuf,
+    /// `[prover]`.
+    pub prover: ProverOptions,
     /// `[coordinator].url`.
     pub coordinator_url: String,
     /// The core's tuning (capacity, reconnect interval, heartbeat timeout).
@@ -181,6 +207,16 @@ const INPUTS: Arg = arg(
     "ZISK_WORKER_INPUTS_FOLDER",
 );
 const PROVING_KEY: Arg = arg("proving_key", "proving-key", "ZISK_WORKER_PROVING_KEY");
+const PARALLEL: Arg = arg(
+    "parallel_segments",
+    "parallel-segments",
+    "ZISK_WORKER_PARALLEL_SEGMENTS",
+);
+const KEPT: Arg = arg(
+    "max_kept_phase1_cycles",
+    "max-kept-phase1-cycles",
+    "ZISK_WORKER_MAX_KEPT_PHASE1_CYCLES",
+);
 const RECONNECT: Arg = arg(
     "reconnect_interval_seconds",
     "reconnect-interval-seconds",
@@ -312,10 +348,7 @@ pub fn resolve_worker(
         ),
         ".".to_owned(),
     )?;
-    let default_key = std::env::var_os("HOME").map_or_else(
-        || PathBuf::from(".zisk/provingKey"),
-        |home| PathBuf::from(home).join(".zisk/provingKey"),
-    );
+    // A proving-key file is not a thing of this backend: refuse it rather than ignore it.
     let proving_key = layer::<String>(
         matches,
         PROVING_KEY,
@@ -327,8 +360,34 @@ pub fn resolve_worker(
                 .map(|key| key.display().to_string()),
             path,
         ),
-        default_key.display().to_string(),
+        String::new(),
     )?;
+    if proving_key.source != Source::Default {
+        return Err(ConfigError::Unsupported {
+            origin: proving_key.source,
+            what: "worker.proving_key".to_owned(),
+            why: "the emulator backend computes each program's proving key at setup and reads \
+                  no key file; remove the setting"
+                .to_owned(),
+        });
+    }
+    let defaults = ProverOptions::default();
+    let parallel_segments = layer(
+        matches,
+        PARALLEL,
+        "prover.parallel_segments",
+        in_file(file.prover.parallel_segments, path),
+        defaults.parallel_segments,
+    )?;
+    let parallel_segments = in_range(&parallel_segments, "prover.parallel_segments", 1..=64)?;
+    let kept = layer(
+        matches,
+        KEPT,
+        "prover.max_kept_phase1_cycles",
+        in_file(file.prover.max_kept_phase1_cycles, path),
+        defaults.max_kept_cycles,
+    )?;
+    let max_kept_cycles = in_range(&kept, "prover.max_kept_phase1_cycles", 0..=1 << 40)?;
     let url = layer::<String>(
         matches,
         COORDINATOR_URL,
@@ -383,7 +442,10 @@ pub fn resolve_worker(
         worker_id,
         compute_units,
         inputs_folder: PathBuf::from(inputs_folder.value),
-        proving_key: PathBuf::from(proving_key.value),
+        prover: ProverOptions {
+            parallel_segments,
+            max_kept_cycles,
+        },
         coordinator_url: url.value,
         core,
         logging,
@@ -401,7 +463,14 @@ impl WorkerSettings {
                 self.compute_units.value, self.compute_units.source
             ),
             format!("worker.inputs_folder = {}", self.inputs_folder.display()),
-            format!("worker.proving_key = {}", self.proving_key.display()),
+            format!(
+                "prover.parallel_segments = {}",
+                self.prover.parallel_segments
+            ),
+            format!(
+                "prover.max_kept_phase1_cycles = {}",
+                self.prover.max_kept_cycles
+            ),
             format!("coordinator.url = {}", self.coordinator_url),
             format!(
                 "connection.reconnect_interval_seconds = {}",

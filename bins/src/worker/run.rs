@@ -35,7 +35,7 @@ pub async fn run_worker(settings: WorkerSettings) -> anyhow::Result<()> {
         config: settings.core.clone(),
         coordinator_url: settings.coordinator_url.clone(),
         limits: ServerLimits::default(),
-        backend: Arc::new(EmulatorBackend::default()),
+        backend: Arc::new(EmulatorBackend::new(settings.prover)),
         inputs_folder: Some(settings.inputs_folder.clone()),
     });
     tokio::select! {
