@@ -17,13 +17,29 @@ pub(crate) fn guest(name: &str) -> PathBuf {
         .join(format!("{name}.elf"))
 }
 
-/// A port nobody listens on now (bound to port 0 first, then released).
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind port 0")
-        .local_addr()
-        .expect("local address")
-        .port()
+/// `N` distinct ports nobody listens on now, never handed out before in this test process:
+/// all `N` are held bound at once (so the system cannot give the same one twice), then
+/// released. Tests run in parallel threads, so ports already given to another test are
+/// skipped.
+pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut held = Vec::with_capacity(N);
+    while held.len() < N {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let port = listener.local_addr().expect("local address").port();
+        if given.insert(port) {
+            held.push((listener, port));
+        }
+    }
+    let mut ports = [0; N];
+    for (slot, (_, port)) in ports.iter_mut().zip(&held) {
+        *slot = *port;
+    }
+    ports
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
@@ -140,10 +156,11 @@ pub(crate) struct Ports {
 impl Ports {
     /// Three free ports.
     pub(crate) fn free() -> Self {
+        let [api, cluster, metrics] = free_ports();
         Ports {
-            api: free_port(),
-            cluster: free_port(),
-            metrics: free_port(),
+            api,
+            cluster,
+            metrics,
         }
     }
 

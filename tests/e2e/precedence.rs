@@ -49,7 +49,7 @@ fn the_client_api_listens_on_the_flag_port_then_the_environment_port_then_the_fi
     let scratch = scratch();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // Stand-ins for the 7000 (TOML), 7001 (environment) and 8000 (flag).
-    let (file_port, env_port, flag_port) = (free_port(), free_port(), free_port());
+    let [file_port, env_port, flag_port] = free_ports();
     let config = write_file(
         scratch.path(),
         "coordinator.toml",
