@@ -129,8 +129,55 @@ fn random_seeds_keep_every_invariant_and_every_job_ends() {
     }
 }
 
+/// Environment variable that makes [`one_seed_in_a_child_process`] run a seed.
+const CHILD_SEED: &str = "ZISK_SIM_CHILD_SEED";
+
+/// Runs `seed` alone in a fresh process (this test binary, filtered to
+/// [`one_seed_in_a_child_process`]); returns its log digest and length.
+fn digest_in_a_fresh_process(seed: u64) -> (String, u64) {
+    let output = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "one_seed_in_a_child_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_SEED, seed.to_string())
+        .output()
+        .expect("start a child test process");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "seed {seed} failed in a child process: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|line| line.split_once("sim-digest ").map(|(_, rest)| rest.trim()))
+        .unwrap_or_else(|| panic!("the child process printed no digest: {stdout}"));
+    let (digest, lines) = line.split_once(' ').expect("digest and length");
+    (digest.to_owned(), lines.parse().expect("a length"))
+}
+
+/// Not a test: the entry point of the determinism check's child processes.
 #[test]
-fn the_same_seed_twice_gives_the_same_event_log() {
+#[ignore = "run by the_same_seed_in_two_fresh_processes_gives_the_same_event_log"]
+fn one_seed_in_a_child_process() {
+    let seed: u64 = std::env::var(CHILD_SEED)
+        .expect("ZISK_SIM_CHILD_SEED names the seed")
+        .parse()
+        .expect("a seed");
+    let report =
+        run_seed(seed, RunOptions::default()).unwrap_or_else(|failure| panic!("{failure}"));
+    println!("sim-digest {} {}", report.log_digest, report.log_lines);
+}
+
+/// Replaying a seed (`replay_command`) starts a fresh process, so that is what must be
+/// deterministic. Two runs in one process can differ: madsim keeps process-wide state across
+/// runtimes (docs/simulation.md).
+#[test]
+fn the_same_seed_in_two_fresh_processes_gives_the_same_event_log() {
     // The first seeds whose schedules kill the coordinator and workers, partition and stall
     // workers, and replay zombies with corrupt GPUs.
     let wanted = [
@@ -147,18 +194,12 @@ fn the_same_seed_twice_gives_the_same_event_log() {
             .expect("some seed draws these faults")
     });
     for seed in seeds {
-        let first =
-            run_seed(seed, RunOptions::default()).unwrap_or_else(|failure| panic!("{failure}"));
-        let second =
-            run_seed(seed, RunOptions::default()).unwrap_or_else(|failure| panic!("{failure}"));
-        assert!(
-            first.log_lines > 100,
-            "seed {seed} logged only {} events",
-            first.log_lines
-        );
+        let first = digest_in_a_fresh_process(seed);
+        let second = digest_in_a_fresh_process(seed);
+        assert!(first.1 > 100, "seed {seed} logged only {} events", first.1);
         assert_eq!(
-            (first.log_digest.as_str(), first.log_lines),
-            (second.log_digest.as_str(), second.log_lines),
+            first,
+            second,
             "seed {seed} is not deterministic: replay with {}",
             replay_command(seed)
         );
