@@ -41,42 +41,32 @@ fn prove_and_verify(name: &str, input: &[u8], log2: u32, segments: u32) {
 }
 
 // Every segment proof costs about a second here whatever its length (the range16 and bytes
-// tables have 2^16 rows), so by default each guest proves once in several segments and the
-// counts 2, 3 and 8 are each covered; the whole matrix (every guest in 2, 3 and 8 or 9
-// segments) runs with `cargo test -p zisk-prover --test pipeline -- --ignored`.
+// tables have 2^16 rows): the whole matrix is about 50 segment proofs, one test per guest so
+// that they run in parallel.
 
 #[test]
-fn fibonacci_proves_in_8_segments_and_verifies() {
-    prove_and_verify("fibonacci", &90u32.to_le_bytes(), 7, 8);
-}
-
-#[test]
-fn sha256_proves_in_2_segments_and_verifies() {
-    prove_and_verify("sha256", &sha256_input(64), 13, 2);
-}
-
-#[test]
-fn sort_proves_in_3_segments_and_verifies() {
-    prove_and_verify("sort", &sort_input(16), 9, 3);
-}
-
-#[test]
-fn rv32im_proves_in_3_segments_and_verifies() {
-    prove_and_verify("rv32im", &[], 12, 3);
-}
-
-#[test]
-#[ignore = "about 50 segment proofs: run with --ignored"]
-fn every_guest_proves_in_2_3_and_8_or_9_segments_and_verifies() {
+fn fibonacci_proves_in_2_3_and_8_segments_and_verifies() {
     prove_and_verify("fibonacci", &30u32.to_le_bytes(), 8, 2);
     prove_and_verify("fibonacci", &30u32.to_le_bytes(), 7, 3);
     prove_and_verify("fibonacci", &90u32.to_le_bytes(), 7, 8);
+}
+
+#[test]
+fn sha256_proves_in_2_3_and_8_segments_and_verifies() {
     prove_and_verify("sha256", &sha256_input(64), 13, 2);
     prove_and_verify("sha256", &sha256_input(64), 12, 3);
     prove_and_verify("sha256", &sha256_input(128), 11, 8);
+}
+
+#[test]
+fn sort_proves_in_2_3_and_8_segments_and_verifies() {
     prove_and_verify("sort", &sort_input(16), 10, 2);
     prove_and_verify("sort", &sort_input(16), 9, 3);
     prove_and_verify("sort", &sort_input(14), 7, 8);
+}
+
+#[test]
+fn rv32im_proves_in_2_3_and_9_segments_and_verifies() {
     prove_and_verify("rv32im", &[], 13, 2);
     prove_and_verify("rv32im", &[], 12, 3);
     prove_and_verify("rv32im", &[], 10, 9);
