@@ -190,39 +190,10 @@ pub(crate) fn start_coordinator_tuned(
         format!("[coordinator]\nheartbeat_interval_ms = 500\nheartbeat_timeout_ms = 3000\nreconnect_grace_period_ms = 300\nshutdown_timeout_seconds = 5\n{more_tuning}"),
     )
     .expect("write the tuning file");
-    let mut args: Vec<String> = [
-        "--host",
-        "127.0.0.1",
-        "--metrics-host",
-        "127.0.0.1",
-        "--api-port",
-        &ports.api.to_string(),
-        "--cluster-port",
-        &ports.cluster.to_string(),
-        "--metrics-port",
-        &ports.metrics.to_string(),
-        "--core-config",
-        &tuning.display().to_string(),
-        "--log-format",
-        "compact",
-    ]
-    .iter()
-    .map(|arg| (*arg).to_owned())
-    .collect();
-    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-    let process = Process::start(
-        "coordinator",
-        env!("CARGO_BIN_EXE_zisk-coordinator"),
-        &args,
-        &[],
-        logs,
-    );
-    wait_for("the coordinator's /health", Duration::from_secs(20), || {
-        http_get(ports.metrics, "/health")
-            .ok()
-            .filter(|(status, _)| *status == 200)
-    });
-    process
+    let (api, tuning) = (ports.api.to_string(), tuning.display().to_string());
+    let mut args = vec!["--api-port", &api, "--core-config", &tuning];
+    args.extend_from_slice(extra);
+    start_coordinator_configured("coordinator", ports, logs, &args, &[])
 }
 
 /// Starts a coordinator named `name` that takes its client API port from wherever `args`,
@@ -299,23 +270,8 @@ pub(crate) fn start_worker_configured(
 
 /// Starts a worker with `id` against the coordinator's worker plane.
 pub(crate) fn start_worker(id: &str, ports: Ports, logs: &Path) -> Process {
-    let args: Vec<String> = [
-        "--coordinator-url",
-        &format!("http://127.0.0.1:{}", ports.cluster),
-        "--worker-id",
-        id,
-        "--emulator",
-        "--reconnect-interval-seconds",
-        "1",
-        "--log-format",
-        "compact",
-        "--inputs-folder",
-        &logs.join(id).display().to_string(),
-    ]
-    .iter()
-    .map(|arg| (*arg).to_owned())
-    .collect();
-    Process::start(id, env!("CARGO_BIN_EXE_zisk-worker"), &args, &[], logs)
+    let url = format!("http://127.0.0.1:{}", ports.cluster);
+    start_worker_configured(id, logs, &["--coordinator-url", &url], &[])
 }
 
 /// Runs the `zisk` CLI to completion (at most `limit`).

@@ -193,7 +193,9 @@ impl JobProving {
             SegmentWalker::new(pk, &self.input, self.segment_cycles_log2).map_err(backend_error)?;
         let segment_cycles = 1u64 << self.segment_cycles_log2;
         for batch in segments.chunks(options.parallel_segments.max(1)) {
-            let phase1 = commit(pk, &self.input, &mut walker, batch.iter().map(|s| s.0))?;
+            let phase1 = walker
+                .commit(batch.iter().map(|s| s.0))
+                .map_err(backend_error)?;
             for segment in phase1 {
                 let index = segment.segment();
                 let keep = may_keep(segment_cycles);
@@ -277,7 +279,7 @@ impl JobProving {
                             .map_err(backend_error)?,
                     ),
                 };
-                for redone in commit(pk, &self.input, walker, missing.into_iter())? {
+                for redone in walker.commit(missing).map_err(backend_error)? {
                     if !redone.matches(&claimed[&redone.segment()]) {
                         return Err(backend_error(ProveError::RedoMismatch {
                             segment: redone.segment(),
@@ -428,22 +430,4 @@ impl JobProving {
         }
         Ok(slot.as_mut().expect("just set"))
     }
-}
-
-/// Records `segments` (ascending) with `walker` and commits them in parallel.
-fn commit(
-    pk: &pipeline::ProvingKey,
-    input: &[u8],
-    walker: &mut SegmentWalker<'_>,
-    segments: impl Iterator<Item = u32>,
-) -> Result<Vec<Phase1Segment>, BackendError> {
-    let recorded = segments
-        .map(|segment| walker.record(segment))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend_error)?;
-    recorded
-        .into_par_iter()
-        .map(|recorded| Phase1Segment::from_recorded(pk, recorded, input))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend_error)
 }

@@ -115,7 +115,7 @@ pub fn prove_local(
     let mut contributions: Vec<Contribution> = Vec::with_capacity(indices.len());
     let mut kept: Vec<Phase1Segment> = Vec::new();
     for batch_indices in indices.chunks(batch) {
-        let phase1 = commit_batch(pk, input, &mut walker, batch_indices)?;
+        let phase1 = walker.commit(batch_indices.iter().copied())?;
         contributions.extend(phase1.iter().map(|p| p.contribution().contribution()));
         if options.keep_phase1 {
             kept.extend(phase1);
@@ -141,7 +141,7 @@ pub fn prove_local(
         let phase1: Vec<Phase1Segment> = if options.keep_phase1 {
             kept.by_ref().take(batch_indices.len()).collect()
         } else {
-            let redone = commit_batch(pk, input, &mut walker, batch_indices)?;
+            let redone = walker.commit(batch_indices.iter().copied())?;
             for phase1 in &redone {
                 if !phase1.matches(&contributions[phase1.segment() as usize]) {
                     return Err(ProveError::RedoMismatch {
@@ -177,21 +177,4 @@ pub fn prove_local(
         challenge,
         timings,
     })
-}
-
-/// Records `indices` with `walker` and commits them in parallel.
-fn commit_batch(
-    pk: &ProvingKey,
-    input: &[u8],
-    walker: &mut SegmentWalker<'_>,
-    indices: &[u32],
-) -> Result<Vec<Phase1Segment>, ProveError> {
-    let recorded = indices
-        .iter()
-        .map(|&index| walker.record(index))
-        .collect::<Result<Vec<_>, _>>()?;
-    recorded
-        .into_par_iter()
-        .map(|recorded| Phase1Segment::from_recorded(pk, recorded, input))
-        .collect()
 }

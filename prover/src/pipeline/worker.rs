@@ -112,6 +112,7 @@ pub struct RecordedSegment {
 /// Walks one run forward, recording the segments asked for (in increasing order).
 pub struct SegmentWalker<'a> {
     pk: &'a ProvingKey,
+    input: &'a [u8],
     machine: Machine<'a>,
 }
 
@@ -122,11 +123,12 @@ impl<'a> SegmentWalker<'a> {
     /// Invalid settings or an oversized input.
     pub fn new(
         pk: &'a ProvingKey,
-        input: &[u8],
+        input: &'a [u8],
         segment_cycles_log2: u32,
     ) -> Result<Self, ProveError> {
         Ok(Self {
             pk,
+            input,
             machine: Machine::new(pk.program(), &config(segment_cycles_log2), input)?,
         })
     }
@@ -156,6 +158,27 @@ impl<'a> SegmentWalker<'a> {
             output_start,
             run_end,
         })
+    }
+
+    /// Phase 1 of `segments` (ascending, ahead of the walker): records them one after the
+    /// other, then builds and commits their traces in parallel on the rayon pool.
+    ///
+    /// # Errors
+    /// A segment past the end or behind the walker, a guest fault, or trace generation
+    /// failed.
+    pub fn commit(
+        &mut self,
+        segments: impl IntoIterator<Item = u32>,
+    ) -> Result<Vec<Phase1Segment>, ProveError> {
+        let recorded = segments
+            .into_iter()
+            .map(|index| self.record(index))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (pk, input) = (self.pk, self.input);
+        recorded
+            .into_par_iter()
+            .map(|recorded| Phase1Segment::from_recorded(pk, recorded, input))
+            .collect()
     }
 }
 
@@ -285,15 +308,7 @@ pub fn contribute(
     let mut sorted = segments.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut walker = SegmentWalker::new(pk, input, segment_cycles_log2)?;
-    let recorded = sorted
-        .iter()
-        .map(|&index| walker.record(index))
-        .collect::<Result<Vec<_>, _>>()?;
-    recorded
-        .into_par_iter()
-        .map(|recorded| Phase1Segment::from_recorded(pk, recorded, input))
-        .collect()
+    SegmentWalker::new(pk, input, segment_cycles_log2)?.commit(sorted)
 }
 
 /// How much checking precedes a proof.
