@@ -338,9 +338,7 @@ impl JobProving {
         let challenge = challenge.ok_or_else(|| {
             BackendError::Internal("this worker holds no global challenge for the job".to_owned())
         })?;
-        let bundles = pipeline::bundles_from_bytes(proof).map_err(|error| {
-            BackendError::ProofRejected(format!("partition {}: {error}", partition.0))
-        })?;
+        let bundles = decode(partition, proof)?;
         let expected: Vec<u32> = self
             .segments_of(partition_count, &[partition])?
             .into_iter()
@@ -355,13 +353,7 @@ impl JobProving {
         }
         let mut aggregator = lock(&self.aggregator);
         let aggregator = self.aggregator_in(&mut aggregator, challenge)?;
-        for bundle in bundles {
-            let segment = bundle.segment();
-            let _ = aggregator.add(bundle).map_err(|error| {
-                BackendError::ProofRejected(format!("segment {segment}: {error}"))
-            })?;
-        }
-        Ok(())
+        fold(aggregator, bundles)
     }
 
     /// Folds every partition's proof (those already verified are recognised) and returns
@@ -379,15 +371,7 @@ impl JobProving {
         let mut slot = lock(&self.aggregator);
         let aggregator = self.aggregator_in(&mut slot, challenge)?;
         for (partition, proof) in proofs {
-            let bundles = pipeline::bundles_from_bytes(proof).map_err(|error| {
-                BackendError::ProofRejected(format!("partition {}: {error}", partition.0))
-            })?;
-            for bundle in bundles {
-                let segment = bundle.segment();
-                let _ = aggregator.add(bundle).map_err(|error| {
-                    BackendError::ProofRejected(format!("segment {segment}: {error}"))
-                })?;
-            }
+            fold(aggregator, decode(*partition, proof)?)?;
         }
         if !aggregator.is_complete() {
             return Err(BackendError::Internal(format!(
@@ -430,4 +414,21 @@ impl JobProving {
         }
         Ok(slot.as_mut().expect("just set"))
     }
+}
+
+/// The segment proofs a partition's proof carries.
+fn decode(partition: PartitionId, proof: &[u8]) -> Result<Vec<SegmentProofBundle>, BackendError> {
+    pipeline::bundles_from_bytes(proof)
+        .map_err(|error| BackendError::ProofRejected(format!("partition {}: {error}", partition.0)))
+}
+
+/// Verifies `bundles` and folds them in (one already in is recognised).
+fn fold(aggregator: &mut Aggregator, bundles: Vec<SegmentProofBundle>) -> Result<(), BackendError> {
+    for bundle in bundles {
+        let segment = bundle.segment();
+        let _ = aggregator
+            .add(bundle)
+            .map_err(|error| BackendError::ProofRejected(format!("segment {segment}: {error}")))?;
+    }
+    Ok(())
 }
