@@ -63,7 +63,8 @@ pub struct TrackedJob {
     pub prove: bool,
     /// The modelled run.
     pub guest: Guest,
-    /// When it was admitted (simulated ms).
+    /// When its client saw it admitted (simulated ms). The coordinator admitted it earlier:
+    /// a kill may fall between the two, so loss is judged by `epoch`, not by this time.
     pub admitted_ms: u64,
     /// A cancel of it was acknowledged (the job was then Cancelled).
     pub cancel_acknowledged: bool,
@@ -78,8 +79,9 @@ pub struct Book {
     pub jobs: Vec<TrackedJob>,
     /// Submissions refused (or not answered).
     pub refused: u64,
-    /// Simulated times at which the coordinator was killed.
-    pub coordinator_kills_ms: Vec<u64>,
+    /// The epochs of the coordinator incarnations that were killed (a job admitted by one of
+    /// them may be lost; no other job may).
+    pub killed_epochs: Vec<u64>,
 }
 
 /// A handle to the [`Book`].

@@ -18,6 +18,7 @@ struct Pending {
     job: JobId,
     before: Option<String>,
     stale_before: u64,
+    stale_connection_before: u64,
     stale_by_fence: bool,
     description: String,
 }
@@ -112,6 +113,7 @@ impl StepObserver for InvariantObserver {
             job: fence.job,
             before: job_view(core, fence.job),
             stale_before: core.counters().stale_results,
+            stale_connection_before: core.counters().stale_connection_messages,
             stale_by_fence: fence.epoch != core.epoch() || never_issued,
             description: format!("{fence}"),
         });
@@ -123,7 +125,14 @@ impl StepObserver for InvariantObserver {
             self.violation(broken);
         }
         if let Some(pending) = self.pending.take() {
-            let counted = core.counters().stale_results > pending.stale_before;
+            // A stale result is counted either by its fence (`stale_results`) or, when it
+            // arrives on a connection its worker has since replaced (a zombie whose id the
+            // restarted worker took back), before any fence is read
+            // (`stale_connection_messages`). Either way the core drops it; the job check below
+            // still requires that it changed nothing.
+            let counters = core.counters();
+            let counted = counters.stale_results > pending.stale_before
+                || counters.stale_connection_messages > pending.stale_connection_before;
             if pending.stale_by_fence && !counted {
                 self.violation(format!(
                     "a result fenced {} (another epoch, or an attempt never issued) was not counted stale",

@@ -258,16 +258,17 @@ async fn simulate(seed: u64, schedule: Schedule, shared: Shared, book: SharedBoo
                 job.id, job.outcome
             ));
         }
+        // The incarnation that admitted a job is the only one that can lose it, and only by
+        // dying. Judging by time instead (a kill after the client saw the admission) is wrong:
+        // the answer to the admission can still be on its way when the coordinator is killed
+        // (regression seeds 111906 and 113946).
         if job.outcome == Some(Outcome::Lost)
             && !job.ambiguous
-            && !book
-                .coordinator_kills_ms
-                .iter()
-                .any(|killed| *killed >= job.admitted_ms)
+            && !book.killed_epochs.contains(&job.epoch)
         {
             state.violation(format!(
-                "job {} was lost although the coordinator never restarted after admitting it",
-                job.id
+                "job {} was lost although the coordinator of epoch {} that admitted it was never killed",
+                job.id, job.epoch
             ));
         }
     }
@@ -321,8 +322,7 @@ fn apply(cluster: &mut Cluster, shared: &Shared, book: &SharedBook, fault: &Faul
         }
         Fault::KillCoordinator => {
             if cluster.coordinator_alive() {
-                let now = SimState::lock(shared).now_ms();
-                lock_book(book).coordinator_kills_ms.push(now);
+                lock_book(book).killed_epochs.push(cluster.incarnations());
             }
             cluster.kill_coordinator();
         }
